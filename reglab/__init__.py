@@ -1,0 +1,12 @@
+"""reglab: regularization you can run, measure and see.
+
+Importing :mod:`reglab` gives the NumPy-side API only; the deep-learning half lives in
+:mod:`reglab.torch` and is imported explicitly (``import reglab.torch``), so a
+scikit-learn user never pays for torch.
+"""
+
+from reglab.taxonomy import Kind, catalog
+
+__version__ = "0.1.0"
+
+__all__ = ["Kind", "catalog", "__version__"]
