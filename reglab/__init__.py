@@ -5,8 +5,9 @@ Importing :mod:`reglab` gives the NumPy-side API only; the deep-learning half li
 scikit-learn user never pays for torch.
 """
 
+from reglab.stopping import EarlyStopping
 from reglab.taxonomy import Kind, catalog
 
 __version__ = "0.1.0"
 
-__all__ = ["Kind", "catalog", "__version__"]
+__all__ = ["EarlyStopping", "Kind", "catalog", "__version__"]

@@ -8,10 +8,10 @@ as the bias-variance decomposition).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """Kind of a regularizer (deep dive, section 1) or of a lab claim."""
 
     PARAMETER = "parameter"
@@ -22,7 +22,7 @@ class Kind(str, Enum):
     DIAGNOSTICS = "diagnostics"
 
     @property
-    def title(self) -> str:
+    def heading(self) -> str:
         return _TITLES[self]
 
     @classmethod

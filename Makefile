@@ -1,0 +1,47 @@
+# reglab's two commands: `make lab` (the main job) and `make test`. Both do all set-up.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.reglab-installed
+STORE ?= lab-results/reglab.sqlite
+REPORT ?= report
+JOBS ?= 2
+
+.PHONY: lab test venv system-deps lint bench bench-linear bench-torch bench-diagnostics clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	# the local CPU wheel; a bare `torch` would download a multi-GB CUDA build
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[torch,dask,report,dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+system-deps:
+	bash .ci/system-deps.sh
+
+# Run every claim on its default grid, then render the report from the store.
+lab: venv
+	status=0; $(BIN)/reglab run --all --jobs $(JOBS) --store $(STORE) || status=$$?; \
+	$(BIN)/reglab report --store $(STORE) --out $(REPORT) && exit $$status
+
+lint: venv
+	$(BIN)/ruff check reglab tests benchmarks examples
+	$(BIN)/ruff format --check reglab tests benchmarks examples
+	$(BIN)/mypy
+
+test: venv system-deps lint
+	$(BIN)/python -m pytest -n 2 --durations=15
+
+bench-linear: venv
+	$(BIN)/python benchmarks/linear_paths.py
+bench-torch: venv
+	$(BIN)/python benchmarks/torch_overhead.py
+bench-diagnostics: venv
+	$(BIN)/python benchmarks/bias_variance.py
+bench: bench-linear bench-torch bench-diagnostics
+
+clean:
+	rm -rf $(VENV) $(REPORT) lab-results .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,1 @@
+"""One module per claim, grouped by kind (see reglab.taxonomy.Kind)."""

@@ -1,0 +1,1 @@
+"""Claims of kind 'diagnostics'."""

@@ -1,0 +1,58 @@
+import pytest
+
+from reglab.lab.claim import Claim, Rows, RunRow, UnknownClaimError, expand_grid, get_claim
+from reglab.lab.claim import registry as claim_registry
+from reglab.taxonomy import Kind
+
+
+def test_expand_grid_is_the_cartesian_product_in_order():
+    grid = expand_grid({"a": [1, 2], "b": ["x", "y", "z"]})
+    assert len(grid) == 6
+    assert grid[0] == {"a": 1, "b": "x"} and grid[-1] == {"a": 2, "b": "z"}
+    assert expand_grid([{"a": 1}, {"b": 2}]) == [{"a": 1}, {"b": 2}]
+    assert expand_grid({}) == [{}]
+
+
+def test_expand_grid_rejects_a_scalar_value():
+    with pytest.raises(TypeError, match=r"grid\['a'\]=3 must be a list"):
+        expand_grid({"a": 3})
+
+
+def test_registry_finds_claims_under_lab_claims():
+    claims = claim_registry()
+    assert "l2-conditioning" in claims and "l2-gaussian-map" in claims
+    for cid, claim in claims.items():
+        assert claim.id == cid
+        assert isinstance(claim.kind, Kind)
+        assert claim.statement and claim.interview, cid
+        assert claim.param_grid(smoke=True), cid
+
+
+def test_unknown_claim_lists_the_closest_ids():
+    with pytest.raises(
+        UnknownClaimError, match=r"unknown claim id 'l2-conditionin'.*l2-conditioning"
+    ):
+        get_claim("l2-conditionin")
+
+
+def test_duplicate_claim_id_is_refused():
+    with pytest.raises(ValueError, match=r"claim id 'l2-conditioning' is registered twice"):
+
+        class Dup(Claim):  # noqa: F841 - defining it is the test
+            id = "l2-conditioning"
+            kind = Kind.PARAMETER
+
+
+def test_rows_helpers():
+    rows = Rows(
+        [
+            RunRow("c", {"lam": 1.0}, 1, 0, {"m": 1.0}),
+            RunRow("c", {"lam": 0.1}, 2, 0, {"m": 3.0}),
+            RunRow("c", {"lam": 1.0}, 3, 1, {"m": 2.0}),
+        ]
+    )
+    assert rows.param_values("lam") == [0.1, 1.0]
+    assert rows.where(lam=1.0).mean("m") == 1.5
+    assert list(rows.by("lam")) == [0.1, 1.0]
+    with pytest.raises(KeyError, match="metric 'nope'"):
+        rows.values("nope")

@@ -1,0 +1,60 @@
+import pytest
+
+from reglab.lab.runner import derive_seed, plan, run_claims
+
+
+def test_seed_depends_only_on_claim_params_repetition():
+    assert derive_seed("c", {"a": 1, "b": 2}, 0) == derive_seed("c", {"b": 2, "a": 1}, 0)
+    seeds = {derive_seed("c", {"a": a}, r) for a in range(10) for r in range(10)}
+    assert len(seeds) == 100
+    assert derive_seed("c", {"a": 1}, 0) != derive_seed("d", {"a": 1}, 0)
+
+
+def test_plan_expands_grid_times_seeds(toy_claims):
+    claim = toy_claims["toy"]()
+    assert len(plan([claim])) == 3 * 2
+    assert len(plan([claim], smoke=True, seeds=4)) == 1 * 4
+    with pytest.raises(ValueError, match=r"seeds=0 must be a positive integer"):
+        plan([claim], seeds=0)
+
+
+def test_same_command_gives_bit_identical_metrics(toy_claims, tmp_path):
+    from reglab.lab.results import ResultStore
+
+    a, b = ResultStore(tmp_path / "a.sqlite"), ResultStore(tmp_path / "b.sqlite")
+    run_claims(["test-toy", "l2-gaussian-map"], store=a, smoke=True)
+    run_claims(["test-toy", "l2-gaussian-map"], store=b, smoke=True)
+    assert a.all_metric_rows() == b.all_metric_rows()
+
+
+def test_resume_skips_stored_runs_and_force_reruns(toy_claims, store):
+    first = run_claims(["test-toy"], store=store)
+    assert (first.done, first.skipped) == (6, 0)
+    again = run_claims(["test-toy"], store=store)
+    assert (again.done, again.skipped) == (0, 6)
+    forced = run_claims(["test-toy"], store=store, force=True)
+    assert (forced.done, forced.skipped) == (6, 0)
+    assert len(store.rows("test-toy")) == 6
+
+
+def test_an_exception_in_one_run_is_recorded_and_the_others_go_on(toy_claims, store):
+    report = run_claims(["test-boom"], store=store)
+    assert report.done == 3 and len(report.failed) == 1 and not report.ok
+    assert "RuntimeError: boom at a=2" in report.failed[0].error
+    assert sorted(r.params["a"] for r in store.rows("test-boom")) == [1, 3]
+    assert "boom at a=2" in store.errors("test-boom")[0]["error"]
+
+
+def test_parallel_jobs_equal_a_serial_run(tmp_path):
+    from reglab.lab.results import ResultStore
+
+    serial, parallel = ResultStore(tmp_path / "s.sqlite"), ResultStore(tmp_path / "p.sqlite")
+    ids = ["l2-conditioning", "l2-gaussian-map"]
+    run_claims(ids, store=serial, smoke=True, jobs=1)
+    run_claims(ids, store=parallel, smoke=True, jobs=2)
+    assert serial.all_metric_rows() == parallel.all_metric_rows()
+
+
+def test_bad_jobs_is_refused(store):
+    with pytest.raises(ValueError, match=r"jobs=0 must be a positive integer"):
+        run_claims(["l2-conditioning"], store=store, jobs=0)
