@@ -9,7 +9,9 @@ Submodules
 image
     Batched tensor pipeline on any device (kornia underneath); needs torch.
 text
-    Word dropout, swap, deletion, WordNet synonyms, back-translation (Apertium).
+    Word dropout, swap, deletion, WordNet synonyms, back-translation.
+translate
+    Pluggable back-translation and the offline Apertium translator.
 audio
     Time stretch, pitch shift, noise at a target SNR, gain; NumPy arrays or torch tensors.
 invariance
@@ -23,7 +25,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_SUBMODULES = ("image", "text", "audio", "invariance")
+_SUBMODULES = ("image", "text", "translate", "audio", "invariance")
 _NAMES = {
     "invariance_gap": "invariance",
     "InvarianceGap": "invariance",
