@@ -1,0 +1,86 @@
+"""reglab.torch: deep-learning regularizers with torch's conventions.
+
+Function + ``nn.Module`` pairs, ``torch.optim`` wrappers, explicit randomness
+(``generator=`` on every stochastic function), ``p = 0`` and eval mode returning the input
+itself, dtype/device/memory format preserved. Modules follow the seed's kinds: penalties on
+parameters (:mod:`.penalties`), function penalties (:mod:`.function`), SAM (:mod:`.sam`),
+perturbations (:mod:`.dropout`, :mod:`.mixing`, :mod:`.noise`), targets (:mod:`.targets`)
+and training (:mod:`.best_weights`; the early-stopping rule is :class:`reglab.EarlyStopping`).
+"""
+
+from reglab.torch.best_weights import BestWeights
+from reglab.torch.dropout import (
+    ChannelDropout,
+    DropConnect,
+    Dropout,
+    DropPath,
+    LockedDropout,
+    channel_dropout,
+    drop_path,
+    drop_path_rates,
+    dropout,
+    locked_dropout,
+)
+from reglab.torch.function import jacobian_penalty, operator_norm, spectral_norm_penalty
+from reglab.torch.mc_dropout import STOCHASTIC_MODULES, mc_dropout, mc_predict
+from reglab.torch.mixing import MixUpCutMix, cutmix, mixup
+from reglab.torch.noise import (
+    GaussianNoise,
+    GradientNoise,
+    WeightNoise,
+    gaussian_noise,
+    gradient_noise_std,
+)
+from reglab.torch.penalties import (
+    NORM_LAYERS,
+    decay_mask,
+    l1_penalty,
+    l2_penalty,
+    weight_decay_param_groups,
+)
+from reglab.torch.sam import SAM, LookSAM
+from reglab.torch.targets import (
+    LabelSmoothingCrossEntropy,
+    label_smoothing_cross_entropy,
+    smooth_one_hot,
+    soft_target_cross_entropy,
+)
+
+__all__ = [
+    "NORM_LAYERS",
+    "SAM",
+    "STOCHASTIC_MODULES",
+    "BestWeights",
+    "ChannelDropout",
+    "DropConnect",
+    "DropPath",
+    "Dropout",
+    "GaussianNoise",
+    "GradientNoise",
+    "LabelSmoothingCrossEntropy",
+    "LockedDropout",
+    "LookSAM",
+    "MixUpCutMix",
+    "WeightNoise",
+    "channel_dropout",
+    "cutmix",
+    "decay_mask",
+    "drop_path",
+    "drop_path_rates",
+    "dropout",
+    "gaussian_noise",
+    "gradient_noise_std",
+    "jacobian_penalty",
+    "l1_penalty",
+    "l2_penalty",
+    "label_smoothing_cross_entropy",
+    "locked_dropout",
+    "mc_dropout",
+    "mc_predict",
+    "mixup",
+    "operator_norm",
+    "smooth_one_hot",
+    "soft_target_cross_entropy",
+    "spectral_norm_penalty",
+    "weight_decay_param_groups",
+]

@@ -1,0 +1,196 @@
+"""Function penalties: spectral norms of layers and the input-output Jacobian.
+
+Two different "spectral norms" of a convolution are in use. torch's
+``nn.utils.spectral_norm`` (Miyato et al., 2018) normalises the *reshaped* kernel matrix
+``W.reshape(out_channels, -1)``; that is not the operator norm of the convolution as a map
+between images (e.g. 1.86 vs 1 for a 3x3 kernel). :func:`operator_norm` computes the
+latter by power iteration on the layer itself: ``v <- A^T A v / ||A^T A v||`` with ``A^T``
+obtained by autograd (a vector-Jacobian product), ``sigma = ||A v||``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from reglab.torch._checks import check_generator, check_positive_int, check_tensor
+
+__all__ = ["jacobian_penalty", "operator_norm", "spectral_norm_penalty"]
+
+_LINEAR_OPS = (nn.Linear, nn.modules.conv._ConvNd)
+
+
+def _linear_part(module: nn.Module, weight: torch.Tensor):
+    """The layer as a linear map (bias dropped), with an explicit weight for autograd."""
+    if isinstance(module, nn.Linear):
+        return lambda x: F.linear(x, weight)
+    if isinstance(module, nn.modules.conv._ConvTransposeNd):
+        raise TypeError("transposed convolutions are not supported; got " + type(module).__name__)
+    if isinstance(module, nn.modules.conv._ConvNd):
+        return lambda x: module._conv_forward(x, weight, None)
+    raise TypeError(f"module must be nn.Linear or nn.ConvNd, got {type(module).__name__}")
+
+
+def operator_norm(
+    module: nn.Module,
+    input_shape: Sequence[int],
+    *,
+    n_iter: int = 100,
+    tol: float = 1e-7,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Largest singular value of a Linear/Conv layer as a linear map on ``input_shape``.
+
+    Power iteration on ``A^T A`` where ``A x = layer(x) - bias`` acts on inputs of shape
+    ``input_shape`` (one sample, no batch dimension; padding and stride are the layer's).
+    The result ``sigma = <u, A v>`` (u, v the converged singular vectors, detached) is
+    differentiable in the weight with gradient ``u v^T``, so it can be used as a penalty.
+
+    Parameters
+    ----------
+    module : nn.Linear or nn.Conv1d/2d/3d
+    input_shape : sequence of int
+        E.g. ``(C, H, W)`` for a Conv2d, ``(in_features,)`` for a Linear.
+    n_iter : int
+        Maximum iterations.
+    tol : float
+        Stop when the relative change of sigma is below ``tol``.
+    generator : torch.Generator, optional
+        For the random start, on the weight's device.
+    """
+    if not isinstance(module, _LINEAR_OPS):
+        raise TypeError(f"module must be nn.Linear or nn.ConvNd, got {type(module).__name__}")
+    weight = module.weight
+    apply = _linear_part(module, weight)
+    n_iter = check_positive_int("n_iter", n_iter)
+    shape = (1, *(int(s) for s in input_shape))
+    check_generator(generator, weight.device)
+    w = weight.detach()
+    op = _linear_part(module, w)
+    v = torch.randn(shape, device=w.device, dtype=w.dtype, generator=generator)
+    v /= v.norm()
+    sigma_old = 0.0
+    for _ in range(n_iter):
+        with torch.enable_grad():
+            x = v.clone().requires_grad_(True)
+            u = op(x)
+            (atu,) = torch.autograd.grad(u, x, u)  # A^T A v
+        sigma_sq = float((atu * v).sum())
+        v = atu / atu.norm().clamp_min(torch.finfo(w.dtype).tiny)
+        if abs(sigma_sq - sigma_old) <= tol * abs(sigma_sq):
+            break
+        sigma_old = sigma_sq
+    with torch.no_grad():
+        u = op(v)
+        u = u / u.norm().clamp_min(torch.finfo(w.dtype).tiny)
+    return (u * apply(v)).sum()
+
+
+def _matrix_sigma(w: torch.Tensor, n_iter: int, generator) -> torch.Tensor:
+    mat = w.reshape(w.shape[0], -1)
+    with torch.no_grad():
+        v = torch.randn(mat.shape[1], device=w.device, dtype=w.dtype, generator=generator)
+        for _ in range(n_iter):
+            u = F.normalize(mat @ v, dim=0)
+            v = F.normalize(mat.T @ u, dim=0)
+        u = F.normalize(mat @ v, dim=0)
+    return u @ mat @ v
+
+
+def spectral_norm_penalty(
+    model: nn.Module,
+    *,
+    input_shapes: Mapping[str, Sequence[int]] | None = None,
+    n_iter: int = 30,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """``1/2 * sum_l sigma(W_l)^2`` over the Linear and Conv layers of ``model``
+    (spectral norm regularisation, Yoshida & Miyato, 2017).
+
+    ``sigma`` is the largest singular value of the reshaped weight matrix
+    ``W.reshape(out, -1)`` (what torch's ``spectral_norm`` controls), by ``n_iter`` power
+    iterations from a random start; for layers named in ``input_shapes`` it is the true
+    operator norm (:func:`operator_norm`) on inputs of that shape. Gradient: ``sigma u v^T``
+    per layer.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    n_iter = check_positive_int("n_iter", n_iter)
+    input_shapes = dict(input_shapes or {})
+    layers = {n: m for n, m in model.named_modules() if isinstance(m, _LINEAR_OPS)}
+    unknown = set(input_shapes) - set(layers)
+    if unknown:
+        raise ValueError(f"input_shapes names {sorted(unknown)} that are not Linear/Conv layers")
+    terms = []
+    for name, m in layers.items():
+        if name in input_shapes:
+            sigma = operator_norm(m, input_shapes[name], n_iter=n_iter, generator=generator)
+        else:
+            sigma = _matrix_sigma(m.weight, n_iter, generator)
+        terms.append(0.5 * sigma.float() ** 2)
+    if not terms:
+        raise ValueError("model has no nn.Linear or nn.ConvNd layer to penalise")
+    return torch.stack(terms).sum()
+
+
+def jacobian_penalty(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    projections: int | None = 1,
+    *,
+    generator: torch.Generator | None = None,
+    create_graph: bool = True,
+) -> torch.Tensor:
+    """``1/2 * mean_b ||J_b||_F^2`` with ``J_b = dy_b/dx_b`` (Hoffman, Roberts & Yaida, 2019,
+    "Robust learning with Jacobian regularization").
+
+    Random projections: for ``v`` uniform on the unit sphere of the output space
+    (dimension ``C``), ``E[C ||v^T J||^2] = ||J||_F^2``; the estimate averages
+    ``projections`` such draws (one backward pass each). ``projections=None`` uses all ``C``
+    basis vectors and is exact.
+
+    Parameters
+    ----------
+    x : Tensor
+        ``(B, ...)`` input with ``requires_grad=True``, from which ``y`` was computed.
+    y : Tensor
+        ``(B, ...)`` output; samples must not interact (no BatchNorm in training mode).
+    projections : int or None
+        Number of random projections, or None for the exact value.
+    generator : torch.Generator, optional
+        On ``y``'s device.
+    create_graph : bool
+        Keep the graph so the penalty can be backpropagated (training).
+    """
+    check_tensor("x", x)
+    check_tensor("y", y)
+    if not x.requires_grad:
+        raise ValueError("x must require grad (x.requires_grad_(True) before computing y)")
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"x and y must have the same batch size, got {tuple(x.shape)} and {tuple(y.shape)}"
+        )
+    b = y.shape[0]
+    c = y[0].numel()
+    if projections is None:
+        eye = torch.eye(c, device=y.device, dtype=y.dtype)
+        vs = [eye[k].expand(b, c) for k in range(c)]
+        factor = 1.0
+    else:
+        projections = check_positive_int("projections", projections)
+        check_generator(generator, y.device)
+        vs = []
+        for _ in range(projections):
+            v = torch.randn(b, c, device=y.device, dtype=y.dtype, generator=generator)
+            vs.append(F.normalize(v, dim=1))
+        factor = c / projections
+    total = x.new_zeros(b, dtype=torch.promote_types(x.dtype, torch.float32))
+    for v in vs:
+        (jv,) = torch.autograd.grad(
+            y, x, v.reshape(y.shape), create_graph=create_graph, retain_graph=True
+        )
+        total = total + jv.reshape(b, -1).to(total.dtype).square().sum(1)
+    return 0.5 * factor * total.mean()

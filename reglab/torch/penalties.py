@@ -1,0 +1,203 @@
+"""Penalties on parameters: L1/L2 over named parameters with masks, and decoupled weight
+decay parameter groups.
+
+Which parameters to penalise matters as much as how: decaying biases and normalisation
+scales is a common silent mistake (transformers#492, #4360). The default rule, shared by the
+penalties and :func:`weight_decay_param_groups`, penalises a trainable parameter iff it has
+at least 2 dimensions, its name does not end in ``bias`` and it does not belong to a
+normalisation layer; name patterns (``fnmatch``) exclude more.
+
+Adam + L2 (``l2_penalty`` added to the loss, or ``Adam(weight_decay=...)``) adds ``wd * w``
+to the gradient *before* the adaptive scaling, so the decay is normalised away; AdamW
+(Loshchilov & Hutter, 2019) shrinks ``w <- (1 - lr * wd) w`` outside it. Defaults differ
+(torch's AdamW: 1e-2, Adam: 0); nothing here changes an optimizer's default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from fnmatch import fnmatchcase
+
+import torch
+from torch import nn
+
+from reglab.torch._checks import check_nonnegative
+
+__all__ = [
+    "NORM_LAYERS",
+    "decay_mask",
+    "l1_penalty",
+    "l2_penalty",
+    "weight_decay_param_groups",
+]
+
+#: Module types whose parameters are never decayed by default.
+NORM_LAYERS: tuple[type[nn.Module], ...] = (
+    nn.modules.batchnorm._NormBase,
+    nn.LayerNorm,
+    nn.GroupNorm,
+    nn.LocalResponseNorm,
+    nn.RMSNorm,
+)
+
+
+def _named(model_or_named) -> list[tuple[str, torch.Tensor]]:
+    if isinstance(model_or_named, nn.Module):
+        return list(model_or_named.named_parameters())
+    if isinstance(model_or_named, Mapping):
+        return list(model_or_named.items())
+    items = list(model_or_named)
+    if not all(isinstance(i, tuple) and len(i) == 2 for i in items):
+        raise TypeError("params must be an nn.Module, a mapping or (name, tensor) pairs")
+    return items
+
+
+def _norm_param_names(model: nn.Module) -> set[str]:
+    names = set()
+    for mod_name, mod in model.named_modules():
+        if isinstance(mod, NORM_LAYERS):
+            for p_name, _ in mod.named_parameters(recurse=False):
+                names.add(f"{mod_name}.{p_name}" if mod_name else p_name)
+    return names
+
+
+def decay_mask(
+    model: nn.Module | Iterable[tuple[str, torch.Tensor]],
+    exclude: Iterable[str] = (),
+    *,
+    exclude_1d: bool = True,
+    exclude_bias: bool = True,
+    exclude_norm: bool = True,
+) -> dict[str, bool]:
+    """Which trainable parameters to decay, by name.
+
+    Parameters
+    ----------
+    model : nn.Module or (name, tensor) pairs
+        Normalisation layers can only be recognised from a module.
+    exclude : iterable of str
+        Extra ``fnmatch`` patterns of names never to decay (e.g. ``'*pos_embed'``).
+    exclude_1d, exclude_bias, exclude_norm : bool
+        The default exclusions (see the module docstring).
+
+    Returns
+    -------
+    dict
+        ``name -> bool`` for every parameter with ``requires_grad``; frozen ones are absent.
+    """
+    patterns = [exclude] if isinstance(exclude, str) else list(exclude)
+    norm = _norm_param_names(model) if (exclude_norm and isinstance(model, nn.Module)) else set()
+    mask = {}
+    for name, p in _named(model):
+        if not p.requires_grad:
+            continue
+        skip = (
+            (exclude_1d and p.ndim < 2)
+            or (exclude_bias and name.rsplit(".", 1)[-1] == "bias")
+            or name in norm
+            or any(fnmatchcase(name, pat) for pat in patterns)
+        )
+        mask[name] = not skip
+    return mask
+
+
+MaskLike = Callable[[str, torch.Tensor], "bool | torch.Tensor"] | Mapping[str, object] | None
+
+
+def _masked_terms(params, mask: MaskLike, exclude, fn):
+    named = _named(params)
+    if mask is None:
+        chosen = decay_mask(params if isinstance(params, nn.Module) else named, exclude)
+        mask = lambda name, p: chosen.get(name, False)  # noqa: E731
+    elif isinstance(mask, Mapping):
+        table = mask
+        mask = lambda name, p: table.get(name, False)  # noqa: E731
+    elif not callable(mask):
+        raise TypeError(f"mask must be None, a mapping or a callable, got {type(mask).__name__}")
+    terms = []
+    for name, p in named:
+        m = mask(name, p)
+        if isinstance(m, torch.Tensor):
+            if m.shape != p.shape:
+                raise ValueError(
+                    f"mask for {name!r} has shape {tuple(m.shape)}, parameter has {tuple(p.shape)}"
+                )
+            terms.append(fn(p * m.to(p.dtype)))
+        elif m:
+            terms.append(fn(p))
+    if not terms:
+        return torch.zeros(())
+    return torch.stack([t.float() for t in terms]).sum()
+
+
+def l2_penalty(params, *, mask: MaskLike = None, exclude: Iterable[str] = ()) -> torch.Tensor:
+    """``1/2 * sum ||w||_2^2`` over the selected parameters (gradient ``w``: add
+    ``wd * l2_penalty(model)`` to the loss for classic L2 / coupled weight decay).
+
+    Parameters
+    ----------
+    params : nn.Module, mapping or (name, tensor) pairs
+    mask : callable ``(name, param) -> bool | Tensor``, mapping ``name -> bool | Tensor``, or None
+        Which parameters (bool) or which entries (a 0/1 tensor of the parameter's shape) to
+        penalise; None uses :func:`decay_mask` (no biases, 1-D or norm parameters).
+    exclude : iterable of str
+        Name patterns added to the default mask (ignored when ``mask`` is given).
+
+    Returns
+    -------
+    Tensor
+        Scalar in float32 (or wider), differentiable.
+    """
+    return _masked_terms(params, mask, exclude, lambda w: 0.5 * w.float().square().sum())
+
+
+def l1_penalty(params, *, mask: MaskLike = None, exclude: Iterable[str] = ()) -> torch.Tensor:
+    """``sum ||w||_1`` over the selected parameters (Tibshirani, 1996). Arguments as in
+    :func:`l2_penalty`. Its (sub)gradient ``sign(w)`` makes SGD oscillate around 0 rather
+    than reach exact zeros: use a proximal step for exact sparsity."""
+    return _masked_terms(params, mask, exclude, lambda w: w.float().abs().sum())
+
+
+def weight_decay_param_groups(
+    model: nn.Module,
+    weight_decay: float,
+    exclude: Iterable[str] = (),
+    *,
+    exclude_1d: bool = True,
+    exclude_bias: bool = True,
+    exclude_norm: bool = True,
+) -> list[dict]:
+    """Two optimizer parameter groups: decayed and not decayed.
+
+    Every trainable parameter lands in exactly one group (tied parameters once), frozen ones
+    in none; empty groups are omitted. Pass the result to e.g. ``torch.optim.AdamW``.
+
+    Parameters
+    ----------
+    model : nn.Module
+    weight_decay : float
+        Decay of the first group (>= 0); the second group gets 0.
+    exclude, exclude_1d, exclude_bias, exclude_norm
+        As in :func:`decay_mask`.
+
+    Returns
+    -------
+    list of dict
+        ``[{'params': [...], 'weight_decay': weight_decay}, {'params': [...],
+        'weight_decay': 0.0}]``.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    weight_decay = check_nonnegative("weight_decay", weight_decay)
+    mask = decay_mask(
+        model, exclude, exclude_1d=exclude_1d, exclude_bias=exclude_bias, exclude_norm=exclude_norm
+    )
+    params = dict(model.named_parameters())
+    decay = [params[n] for n, m in mask.items() if m]
+    no_decay = [params[n] for n, m in mask.items() if not m]
+    groups = []
+    if decay:
+        groups.append({"params": decay, "weight_decay": weight_decay})
+    if no_decay:
+        groups.append({"params": no_decay, "weight_decay": 0.0})
+    return groups

@@ -1,0 +1,260 @@
+"""Dropout family: exact values, mask structure, identity when off, layouts, conventions."""
+
+import pytest
+
+torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
+
+import reglab.torch as rt  # noqa: E402
+
+pytestmark = pytest.mark.torch
+
+
+def gen(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def positive(shape, dtype=torch.float32):
+    # strictly nonzero so that "dropped" (== 0) and "kept" are distinguishable
+    return torch.rand(shape, generator=gen(123), dtype=torch.float32).add_(0.5).to(dtype)
+
+
+# name -> callable(x, p, training, generator) ; mask_shape(x) gives the expected mask shape
+FUNCS = {
+    "dropout": (lambda x, p, t, g: rt.dropout(x, p, t, generator=g), lambda s: s),
+    "channel_nchw": (
+        lambda x, p, t, g: rt.channel_dropout(x, p, t, layout="NCHW", generator=g),
+        lambda s: (s[0], s[1], 1, 1),
+    ),
+    "locked_time_first": (
+        lambda x, p, t, g: rt.locked_dropout(x.flatten(2), p, t, batch_first=False, generator=g),
+        None,
+    ),
+    "drop_path": (lambda x, p, t, g: rt.drop_path(x, p, t, generator=g), lambda s: (s[0], 1, 1, 1)),
+}
+
+
+@pytest.mark.parametrize("name", FUNCS)
+@pytest.mark.parametrize("p", [0.2, 0.5, 0.9])
+def test_kept_values_are_exactly_x_over_keep(name, p):
+    fn, _ = FUNCS[name]
+    x = positive((32, 4, 5, 5))
+    y = fn(x, p, True, gen())
+    xf = x.flatten(2) if name.startswith("locked") else x
+    kept = y != 0
+    assert torch.equal(y[kept], xf[kept] / (1 - p))
+    assert kept.any() and (~kept).any()
+
+
+@pytest.mark.parametrize("name", FUNCS)
+def test_expectation_preserved(name):
+    fn, _ = FUNCS[name]
+    x = torch.ones(200, 8, 4, 4)
+    y = fn(x, 0.3, True, gen(1))
+    assert abs(y.mean().item() - 1.0) < 0.05
+
+
+@pytest.mark.parametrize("name", FUNCS)
+@pytest.mark.parametrize("p, training", [(0.0, True), (0.5, False), (1.0, False)])
+def test_identity_returns_the_input_object(name, p, training):
+    fn, _ = FUNCS[name]
+    x = positive((2, 3, 4, 4)).flatten(2) if name.startswith("locked") else positive((2, 3, 4, 4))
+    if name.startswith("locked"):
+        assert rt.locked_dropout(x, p, training, batch_first=False) is x
+    else:
+        assert fn(x, p, training, None) is x
+
+
+@pytest.mark.parametrize("name", FUNCS)
+def test_p_one_gives_zeros_without_nan(name):
+    fn, _ = FUNCS[name]
+    x = positive((3, 2, 4, 4))
+    x[0, 0, 0, 0] = float("inf")
+    y = fn(x, 1.0, True, gen())
+    assert torch.equal(y, torch.zeros_like(y))
+
+
+@pytest.mark.parametrize("name", ["dropout", "channel_nchw", "drop_path"])
+def test_mask_structure(name):
+    fn, shape_of = FUNCS[name]
+    x = positive((8, 6, 5, 5))
+    kept = fn(x, 0.5, True, gen(3)) != 0
+    mshape = shape_of(tuple(x.shape))
+    # the mask is constant along the broadcast axes
+    reduce_dims = [d for d, s in enumerate(mshape) if s == 1]
+    if reduce_dims:
+        assert torch.equal(kept.all(dim=reduce_dims), kept.any(dim=reduce_dims))
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_locked_dropout_shares_mask_over_time_not_batch(batch_first):
+    t, b, h = 7, 16, 10
+    x = positive((b, t, h) if batch_first else (t, b, h))
+    kept = rt.locked_dropout(x, 0.5, True, batch_first=batch_first, generator=gen(5)) != 0
+    time_axis = 1 if batch_first else 0
+    # same mask at every time step
+    assert torch.equal(kept.all(dim=time_axis), kept.any(dim=time_axis))
+    # different samples get different masks (shared across the batch would be the bug)
+    per_sample = kept.any(dim=time_axis)  # (b, h)
+    assert not all(torch.equal(per_sample[0], per_sample[i]) for i in range(1, b))
+
+
+def test_locked_dropout_requires_batch_first():
+    with pytest.raises(TypeError, match="batch_first"):
+        rt.LockedDropout(0.5)  # keyword is mandatory
+    with pytest.raises(TypeError, match="batch_first"):
+        rt.locked_dropout(torch.ones(2, 2, 2), 0.5, batch_first=None)
+
+
+def test_channel_dropout_layout_must_match_ndim():
+    # torch's dropout2d silently treats a 3-D input as (N, C, L) 1-D dropout (pytorch#77081)
+    x = torch.ones(4, 5, 6)
+    with pytest.raises(ValueError, match="layout 'NCHW' describes 4 dimensions.*has 3"):
+        rt.channel_dropout(x, 0.5, layout="NCHW")
+    with pytest.raises(ValueError, match="layout"):
+        rt.channel_dropout(x, 0.5, layout="NHW")
+
+
+@pytest.mark.parametrize("layout, shape, mask_dims", [
+    ("CHW", (5, 6, 7), (0,)),
+    ("NLC", (3, 9, 5), (0, 2)),
+    ("NHWC", (3, 4, 4, 5), (0, 3)),
+])  # fmt: skip
+def test_channel_dropout_layouts(layout, shape, mask_dims):
+    x = positive(shape)
+    kept = rt.channel_dropout(x, 0.5, layout=layout, generator=gen(2)) != 0
+    other = [d for d in range(len(shape)) if d not in mask_dims]
+    assert torch.equal(kept.all(dim=other), kept.any(dim=other))
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.5, float("nan")])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda p: rt.dropout(torch.ones(2), p),
+        lambda p: rt.channel_dropout(torch.ones(2, 2), p, layout="NC"),
+        lambda p: rt.drop_path(torch.ones(2), p),
+        lambda p: rt.Dropout(p),
+        lambda p: rt.DropPath(p),
+        lambda p: rt.DropConnect(nn.Linear(2, 2), p),
+    ],
+)
+def test_bad_p_names_the_argument(call, p):
+    with pytest.raises(ValueError, match=r"p must be in \[0, 1\]"):
+        call(p)
+
+
+def test_generator_reproducible_and_device_checked():
+    x = positive((4, 3, 5, 5))
+    a = rt.dropout(x, 0.5, generator=gen(7))
+    b = rt.dropout(x, 0.5, generator=gen(7))
+    assert torch.equal(a, b)
+    with pytest.raises(TypeError, match="generator"):
+        rt.dropout(x, 0.5, generator=7)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("name", ["dropout", "channel_nchw", "drop_path"])
+def test_dtype_and_channels_last_preserved(name, dtype):
+    fn, _ = FUNCS[name]
+    x = positive((4, 3, 5, 5), dtype).to(memory_format=torch.channels_last)
+    y = fn(x, 0.5, True, gen())
+    assert y.dtype == dtype
+    assert y.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_works_under_autocast():
+    model = nn.Sequential(nn.Linear(8, 8), rt.Dropout(0.3), rt.DropPath(0.2))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = model(torch.randn(4, 8))
+    assert y.dtype == torch.bfloat16
+    y.float().sum().backward()
+    assert model[0].weight.grad is not None
+
+
+def test_inplace_writes_into_input():
+    x = positive((5, 5))
+    ref = x.clone()
+    y = rt.dropout(x, 0.5, inplace=True, generator=gen(4))
+    assert y is x
+    assert torch.equal(y, rt.dropout(ref, 0.5, generator=gen(4)))
+
+
+def test_drop_path_scale_by_keep_flag():
+    x = positive((64, 3))
+    y = rt.drop_path(x, 0.25, scale_by_keep=False, generator=gen())
+    kept = y[:, 0] != 0
+    assert torch.equal(y[kept], x[kept])
+
+
+def test_drop_path_rates_linear_ramp():
+    rates = rt.drop_path_rates(12, 0.1)
+    assert rates[0] == 0.0 and rates[-1] == pytest.approx(0.1)
+    diffs = [b - a for a, b in zip(rates, rates[1:])]
+    assert all(d == pytest.approx(0.1 / 11) for d in diffs)
+    assert rt.drop_path_rates(1, 0.3) == [0.0]
+    huang = rt.drop_path_rates(4, 0.5, schedule="huang")
+    assert huang == pytest.approx([0.125, 0.25, 0.375, 0.5])
+    with pytest.raises(ValueError, match="depth"):
+        rt.drop_path_rates(0, 0.1)
+    with pytest.raises(ValueError, match="max_rate"):
+        rt.drop_path_rates(3, 1.2)
+
+
+def test_modules_route_training_and_repr():
+    for mod in [rt.Dropout(0.5), rt.DropPath(0.5), rt.ChannelDropout(0.5, layout="NCHW")]:
+        x = positive((2, 3, 4, 4))
+        mod.eval()
+        assert mod(x) is x
+        mod.train()
+        assert mod(x) is not x
+        assert "p=0.5" in repr(mod)
+
+
+def test_dropconnect_linear_is_functional():
+    torch.manual_seed(0)
+    lin = nn.Linear(6, 4)
+    dc = rt.DropConnect(lin, 0.5)
+    params_before = dict(lin._parameters)
+    x = torch.randn(3, 6)
+    y = dc(x)
+    # parameters untouched: same objects, same values
+    assert all(lin._parameters[k] is v for k, v in params_before.items())
+    assert not torch.allclose(y, lin(x))
+    y.sum().backward()
+    # d sum(y) / dW = m / (1 - p) * sum_i x_i: the gradient reaches the raw weight through
+    # the mask, exactly zero where an entry was dropped
+    g = lin.weight.grad
+    expected = x.sum(0).expand_as(g) / 0.5
+    nz = g != 0
+    assert nz.any() and (~nz).any()
+    assert torch.allclose(g[nz], expected[nz])
+    dc.eval()
+    assert torch.equal(dc(x), lin(x))
+
+
+def test_dropconnect_masks_exactly():
+    lin = nn.Linear(5, 3, bias=False)
+    dc = rt.DropConnect(lin, 0.5)
+    x = torch.eye(5)
+    torch.manual_seed(3)
+    y = dc(x)  # rows of W_dropped^T
+    w_dropped = y.T
+    kept = w_dropped != 0
+    assert torch.equal(w_dropped[kept], (lin.weight / 0.5)[kept])
+
+
+def test_dropconnect_lstm_hidden_weights():
+    torch.manual_seed(0)
+    lstm = nn.LSTM(4, 6, batch_first=True)
+    dc = rt.DropConnect(lstm, 0.5, names=("weight_hh_l0",))
+    x = torch.randn(2, 5, 4)
+    out, _ = dc(x)
+    ref, _ = lstm(x)
+    assert not torch.allclose(out, ref)
+    out.sum().backward()
+    assert lstm.weight_hh_l0.grad is not None
+    dc.eval()
+    assert torch.equal(dc(x)[0], lstm(x)[0])
+    with pytest.raises(ValueError, match="names"):
+        rt.DropConnect(lstm, 0.5, names=("nope",))

@@ -1,0 +1,193 @@
+"""MixUp / CutMix: exact mixing formulas, pasted-area lambda, any batch size, no mutation."""
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import reglab.torch as rt  # noqa: E402
+from reglab.torch.mixing import _boxes  # noqa: E402
+
+pytestmark = pytest.mark.torch
+
+MODES = ["batch", "pair", "elem"]
+K = 6
+
+
+def gen(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def batch(b, h=9, w=11, c=3, dtype=torch.float32):
+    # every sample has values in its own range, so a pasted pixel is recognisable
+    x = torch.arange(b, dtype=torch.float64).view(b, 1, 1, 1) * 10
+    x = x + torch.rand(b, c, h, w, generator=gen(9), dtype=torch.float64)
+    return x.to(dtype), torch.arange(b) % K
+
+
+def partner(t, mode):
+    return t.flip(0) if mode == "pair" else t.roll(1, 0)
+
+
+MIXERS = {
+    "mixup": lambda x, y, mode, g: rt.mixup(
+        x, y, alpha=0.4, num_classes=K, mode=mode, generator=g, return_lam=True
+    ),
+    "cutmix": lambda x, y, mode, g: rt.cutmix(
+        x, y, alpha=1.0, num_classes=K, mode=mode, generator=g, return_lam=True
+    ),
+    "both": lambda x, y, mode, g: rt.MixUpCutMix(
+        0.4, 1.0, prob=0.8, switch_prob=0.5, mode=mode, label_smoothing=0.1, num_classes=K
+    )(x, y, generator=g, return_lam=True),
+}
+
+
+@pytest.mark.parametrize("kind", MIXERS)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("b", [1, 2, 7, 16])
+def test_targets_rows_sum_to_one_and_match_lambda(kind, mode, b):
+    x, y = batch(b)
+    x0 = x.clone()
+    out, soft, lam = MIXERS[kind](x, y, mode, gen(b))
+    assert torch.equal(x, x0)  # no input mutation
+    assert out.shape == x.shape and soft.shape == (b, K) and lam.shape == (b,)
+    assert torch.allclose(soft.sum(1), torch.ones(b), atol=1e-6)
+    eps = 0.1 if kind == "both" else 0.0
+    q = rt.smooth_one_hot(y, K, eps)
+    lam32 = lam.float()[:, None]
+    assert torch.allclose(soft, lam32 * q + (1 - lam32) * partner(q, mode), atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("b", [1, 5, 8])
+def test_mixup_is_the_convex_combination(mode, b):
+    x, y = batch(b, dtype=torch.float64)
+    out, _, lam = MIXERS["mixup"](x, y, mode, gen(3))
+    lam4 = lam.view(-1, 1, 1, 1)
+    assert torch.allclose(out, lam4 * x + (1 - lam4) * partner(x, mode), rtol=1e-12)
+    if mode == "elem" and b > 1:
+        assert lam.unique().numel() == b  # one lambda per sample
+    if mode == "pair":
+        assert torch.equal(lam, lam.flip(0))  # shared within a pair
+    if mode == "batch":
+        assert lam.unique().numel() == 1
+
+
+@pytest.mark.parametrize("kind", ["cutmix", "both"])
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("b", [1, 3, 8])
+def test_cutmix_one_minus_lambda_is_exact_pasted_fraction(kind, mode, b):
+    n_cut = 0
+    for seed in range(6):
+        x, y = batch(b, dtype=torch.float64)
+        out, _, lam = MIXERS[kind](x, y, mode, gen(seed))
+        xp = partner(x, mode)
+        for i in range(b):
+            untouched, pasted = out[i] == x[i], (out[i] == xp[i]) & (out[i] != x[i])
+            is_cut = bool((untouched | pasted).all())
+            if not is_cut:  # a MixUp sample of the combined mixer
+                assert kind == "both"
+                l = lam[i].item()
+                assert torch.allclose(out[i], l * x[i] + (1 - l) * xp[i], rtol=1e-12)
+                continue
+            n_cut += 1
+            # whole pixels (all channels) are pasted; the fraction is exactly 1 - lam
+            assert torch.equal(pasted.all(0), pasted.any(0))
+            frac = pasted[0].double().mean().item()
+            if xp[i].equal(x[i]):  # odd pair mode: the middle sample is its own partner
+                continue
+            assert frac == pytest.approx(1 - lam[i].item(), abs=1e-12)
+    assert n_cut > 0
+
+
+def test_box_sides_not_shortened_when_odd():
+    # timm's box is 2 * (cut // 2): one pixel short for odd cuts
+    lam = torch.tensor([1 - (7 / 31) ** 2, 1 - (9 / 31) ** 2], dtype=torch.float64)
+    g = gen(0)
+    for _ in range(20):
+        y1, y2, x1, x2, frac = _boxes(lam, 31, 31, g)
+        inside = (y1 > 0) & (y2 < 31) & (x1 > 0) & (x2 < 31)
+        hs, ws = (y2 - y1)[inside], (x2 - x1)[inside]
+        assert torch.equal(hs, torch.tensor([7, 9])[inside])
+        assert torch.equal(ws, torch.tensor([7, 9])[inside])
+        assert torch.equal(frac, ((y2 - y1) * (x2 - x1)).double() / 31**2)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_prob_zero_is_identity_with_smoothed_targets(mode):
+    x, y = batch(5)
+    mixer = rt.MixUpCutMix(1.0, 1.0, prob=0.0, mode=mode, label_smoothing=0.2, num_classes=K)
+    out, soft = mixer(x, y, generator=gen())
+    assert torch.equal(out, x)
+    assert torch.allclose(soft, rt.smooth_one_hot(y, K, 0.2))
+
+
+@pytest.mark.parametrize("kind", MIXERS)
+@pytest.mark.parametrize("mode", MODES)
+def test_inplace_writes_into_input(kind, mode):
+    x, y = batch(6)
+    ref, soft_ref, _ = MIXERS[kind](x.clone(), y, mode, gen(2))
+    fn = {
+        "mixup": lambda: rt.mixup(x, y, alpha=0.4, num_classes=K, mode=mode, inplace=True,
+                                  generator=gen(2)),
+        "cutmix": lambda: rt.cutmix(x, y, alpha=1.0, num_classes=K, mode=mode, inplace=True,
+                                    generator=gen(2)),
+        "both": lambda: rt.MixUpCutMix(0.4, 1.0, prob=0.8, mode=mode, label_smoothing=0.1,
+                                       num_classes=K, inplace=True)(x, y, generator=gen(2)),
+    }[kind]  # fmt: skip
+    out, soft = fn()
+    assert torch.equal(out, ref) and torch.equal(soft, soft_ref)
+    assert torch.equal(x, ref)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.float64])
+@pytest.mark.parametrize("mode", MODES)
+def test_dtype_and_channels_last_preserved(dtype, mode):
+    x, y = batch(6, dtype=dtype)
+    x = x.to(memory_format=torch.channels_last)
+    mixer = rt.MixUpCutMix(0.4, 1.0, mode=mode, num_classes=K)
+    for seed in range(3):
+        out, soft = mixer(x, y, generator=gen(seed))
+        assert out.dtype == dtype
+        assert out.is_contiguous(memory_format=torch.channels_last)
+        assert soft.dtype == (torch.float64 if dtype == torch.float64 else torch.float32)
+
+
+def test_reproducible_with_generator():
+    x, y = batch(8)
+    mixer = rt.MixUpCutMix(0.4, 1.0, mode="elem", num_classes=K)
+    a = mixer(x, y, generator=gen(5))
+    b = mixer(x, y, generator=gen(5))
+    assert all(torch.equal(u, v) for u, v in zip(a, b))
+
+
+def test_soft_targets_accepted_without_smoothing():
+    x, y = batch(4)
+    _, soft = rt.mixup(x, y, num_classes=K, generator=gen())
+    _, soft2 = rt.cutmix(x, soft, num_classes=K, generator=gen(1))
+    assert torch.allclose(soft2.sum(1), torch.ones(4))
+
+
+def test_bad_input():
+    x, y = batch(4)
+    with pytest.raises(ValueError, match="alpha must be finite and > 0"):
+        rt.mixup(x, y, alpha=0.0, num_classes=K)
+    with pytest.raises(ValueError, match="alpha must be finite and > 0"):
+        rt.cutmix(x, y, alpha=-1.0, num_classes=K)
+    with pytest.raises(ValueError, match="mixup_alpha"):
+        rt.MixUpCutMix(-0.5, 1.0, num_classes=K)
+    with pytest.raises(ValueError, match="both 0"):
+        rt.MixUpCutMix(0.0, 0.0, num_classes=K)
+    with pytest.raises(ValueError, match="same batch size"):
+        rt.mixup(x, y[:3], num_classes=K)
+    with pytest.raises(ValueError, match="y holds label 6"):
+        rt.mixup(x, torch.full((4,), 6), num_classes=K)
+    with pytest.raises(ValueError, match="mode"):
+        rt.MixUpCutMix(num_classes=K, mode="half")
+    with pytest.raises(ValueError, match="prob must be in"):
+        rt.MixUpCutMix(num_classes=K, prob=2.0)
+    with pytest.raises(ValueError, match="cutmix needs"):
+        rt.cutmix(torch.ones(4, 5), y, num_classes=K)
+    with pytest.raises(TypeError, match="generator"):
+        rt.mixup(x, y, num_classes=K, generator=1)
+    with pytest.raises(ValueError, match=r"soft targets y must have shape \(B, 6\)"):
+        rt.mixup(x, torch.ones(4, 3), num_classes=K)
