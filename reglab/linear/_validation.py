@@ -1,0 +1,115 @@
+"""Input checks shared by the linear solvers, paths and estimators.
+
+Every check raises a ``ValueError`` or ``TypeError`` that names the offending argument and
+its value, so that a user never meets an ``assert``, a NaN or a silently wrong answer.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def check_scalar_nonneg(value, name: str, *, allow_zero: bool = True) -> float:
+    """Return ``value`` as a float after checking it is a finite non-negative number."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{name} must be a real number, got {value!r} of type {type(value).__name__}"
+        )
+    value = float(value)
+    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be finite and {bound}, got {name}={value!r}")
+    return value
+
+
+def check_l1_ratio(l1_ratio) -> float:
+    """Return ``l1_ratio`` as a float after checking it lies in [0, 1]."""
+    if isinstance(l1_ratio, bool) or not isinstance(l1_ratio, numbers.Real):
+        raise TypeError(f"l1_ratio must be a real number in [0, 1], got {l1_ratio!r}")
+    l1_ratio = float(l1_ratio)
+    if not 0.0 <= l1_ratio <= 1.0:
+        raise ValueError(f"l1_ratio must be in [0, 1], got l1_ratio={l1_ratio!r}")
+    return l1_ratio
+
+
+def check_weights(weights, n_features: int | None = None) -> np.ndarray | None:
+    """Check per-feature penalty weights: finite, non-negative, 1-D, of the right length."""
+    if weights is None:
+        return None
+    w = np.asarray(weights, dtype=np.float64)
+    if w.ndim != 1:
+        raise ValueError(f"weights must be 1-D, got an array of shape {w.shape}")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError(f"weights must be finite and >= 0, got weights={w!r}")
+    if n_features is not None and w.shape[0] != n_features:
+        raise ValueError(
+            f"weights has {w.shape[0]} entries but X has {n_features} features; they must match"
+        )
+    return w
+
+
+def check_finite(a, name: str) -> None:
+    """Raise a ValueError naming ``name`` if ``a`` (dense or sparse) holds NaN or inf."""
+    data = a.data if sp.issparse(a) else np.asarray(a)
+    if data.size and not np.all(np.isfinite(data)):
+        bad = "NaN" if np.any(np.isnan(data)) else "inf"
+        raise ValueError(f"{name} contains {bad}; remove or impute non-finite values first")
+
+
+def check_X_y(X, y, *, accept_sparse: bool = True, dtype=(np.float64, np.float32), y_2d=False):
+    """Validate a design matrix and a target for the solvers.
+
+    Returns ``X`` as a C/F-contiguous float array or a CSC matrix, and ``y`` as a float
+    array of X's dtype.  Raises on empty input, mismatched shapes and non-finite entries.
+    """
+    if sp.issparse(X):
+        if not accept_sparse:
+            raise TypeError("X is sparse but this solver needs a dense array; use X.toarray()")
+        X = sp.csc_matrix(X)
+        if X.dtype not in (np.float32, np.float64):
+            X = X.astype(np.float64)
+        X.sort_indices()
+    else:
+        X = np.asarray(X)
+        if X.dtype not in (np.float32, np.float64):
+            X = X.astype(np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"X is empty: got shape {X.shape}; need at least one sample and feature")
+    check_finite(X, "X")
+    y = np.asarray(y)
+    if y.dtype.kind not in "fiub":
+        raise TypeError(f"y must be numeric, got dtype {y.dtype}")
+    y = y.astype(X.dtype)
+    if not y_2d and y.ndim != 1:
+        raise ValueError(f"y must be 1-D, got shape {y.shape}")
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"X and y have mismatched shapes: X has {X.shape[0]} samples, y has {y.shape[0]}"
+        )
+    check_finite(y, "y")
+    return X, y
+
+
+def check_sample_weight(sample_weight, n_samples: int, dtype) -> np.ndarray | None:
+    """Validate sample weights: finite, >= 0, not all zero, one per sample."""
+    if sample_weight is None:
+        return None
+    sw = np.asarray(sample_weight)
+    if sw.ndim == 0:
+        sw = np.full(n_samples, float(sw))
+    if sw.ndim != 1 or sw.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight has shape {sw.shape} but X has {n_samples} samples; they must match"
+        )
+    sw = sw.astype(dtype)
+    check_finite(sw, "sample_weight")
+    if np.any(sw < 0):
+        raise ValueError(f"sample_weight must be >= 0, got min(sample_weight)={sw.min()!r}")
+    if not np.any(sw > 0):
+        raise ValueError("sample_weight is zero everywhere; at least one weight must be > 0")
+    return sw

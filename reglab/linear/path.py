@@ -1,0 +1,298 @@
+"""Regularisation paths: alpha_max, the geometric grid and warm-started solves with certificates.
+
+Pathwise optimisation (Friedman, Hastie, Höfling & Tibshirani, 2007, "Pathwise coordinate
+optimization", AoAS 1(2)): solve for ``alpha_max > alpha_1 > ... > eps * alpha_max``, each
+solve warm-started at the previous solution, so that every solve starts close to its answer.
+Every alpha's duality gap is returned, so the path is certified point by point.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from reglab.linear._fit import encode_binary, prepare, resolve_solver, unscale
+from reglab.linear._validation import check_l1_ratio, check_scalar_nonneg
+from reglab.linear.datafits import Logistic, Multinomial, Quadratic
+from reglab.linear.penalties import L1L2, L2
+from reglab.linear.solvers import ClosedForm, ridge_grid
+
+__all__ = [
+    "PathResult",
+    "alpha_max",
+    "alpha_grid",
+    "compute_path",
+    "ridge_path",
+    "lasso_path",
+    "enet_path",
+    "logistic_path",
+]
+
+# glmnet's convention for the ridge grid, whose alpha_max is infinite
+_RIDGE_RHO = 1e-3
+
+
+class _Path(NamedTuple):
+    alphas: np.ndarray
+    coefs: np.ndarray
+    dual_gaps: np.ndarray
+
+
+class PathResult(_Path):
+    """``(alphas, coefs, dual_gaps)``, unpacking like scikit-learn's ``lasso_path``.
+
+    Also carries ``intercepts`` (one per alpha) and ``n_iters``.  ``coefs`` has shape
+    (n_features, n_alphas), or (n_classes, n_features, n_alphas) for the multinomial path.
+    """
+
+    intercepts: np.ndarray
+    n_iters: np.ndarray
+
+
+def _make_result(alphas, coefs, gaps, intercepts, n_iters) -> PathResult:
+    res = PathResult(alphas, coefs, gaps)
+    res.intercepts = intercepts
+    res.n_iters = n_iters
+    return res
+
+
+def alpha_max(problem, penalty) -> float:
+    """Smallest alpha whose solution is zero: ``||X^T grad F(b_0)||_inf / (n l1_ratio)``.
+
+    The gradient is taken at zero coefficients with the intercept already fitted.  For the
+    pure L2 penalty (infinite alpha_max) glmnet's convention ``l1_ratio = 1e-3`` is used.
+    """
+    shape = (problem.n_samples, problem.n_classes) if problem.n_classes > 1 else problem.n_samples
+    z = np.zeros(shape)
+    b = problem.optimal_intercept(z) if problem.explicit_intercept else 0.0
+    grad0 = problem.rmatvec(problem.datafit.raw_gradient(problem.y, z + b, problem.sample_weight))
+    unit = penalty.with_alpha(1.0)
+    if unit._rho == 0:
+        unit = L1L2(1.0, _RIDGE_RHO, weights=penalty.weights, positive=penalty.positive)
+    return unit.alpha_max(grad0)
+
+
+def alpha_grid(alpha_max_: float, *, eps: float = 1e-3, n_alphas: int = 100) -> np.ndarray:
+    """Geometric grid from ``alpha_max`` down to ``eps * alpha_max`` (decreasing)."""
+    eps = check_scalar_nonneg(eps, "eps", allow_zero=False)
+    if not isinstance(n_alphas, int | np.integer) or n_alphas < 1:
+        raise ValueError(f"n_alphas must be a positive integer, got n_alphas={n_alphas!r}")
+    if not np.isfinite(alpha_max_) or alpha_max_ <= 0:
+        # zero data gradient: every alpha gives the zero solution; keep a valid grid
+        alpha_max_ = np.finfo(np.float64).eps
+    return np.geomspace(alpha_max_, alpha_max_ * eps, num=n_alphas)
+
+
+def _check_alphas(alphas) -> np.ndarray:
+    alphas = np.asarray(alphas, dtype=np.float64).ravel()
+    if alphas.size == 0:
+        raise ValueError("alphas is empty; give at least one alpha")
+    if not np.all(np.isfinite(alphas)) or np.any(alphas < 0):
+        raise ValueError(f"alphas must be finite and >= 0, got alphas={alphas!r}")
+    return np.sort(alphas)[::-1]
+
+
+def compute_path(problem, penalty, alphas, solver, *, coef_init=None, intercept_init=None):
+    """Warm-started solves over ``alphas`` (any order is sorted decreasing).
+
+    Returns a :class:`PathResult` in the problem's (centred) coordinates, intercepts mapped
+    back to the original features.  Non-convergence warns once, naming the worst gap.
+    """
+    alphas = _check_alphas(alphas)
+    shape = (
+        (problem.n_features,) if problem.n_classes == 1 else (problem.n_features, problem.n_classes)
+    )
+    coefs = np.zeros(shape + (alphas.size,))
+    b_shape = () if problem.n_classes == 1 else (problem.n_classes,)
+    intercepts = np.zeros((alphas.size,) + b_shape)
+    gaps = np.zeros(alphas.size)
+    n_iters = np.zeros(alphas.size, dtype=np.int64)
+    w, b = coef_init, intercept_init
+    failed = []
+    for k, alpha in enumerate(alphas):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            res = solver.solve(problem, penalty.with_alpha(alpha), w, b)
+        failed += [
+            (alpha, res.dual_gap) for c in caught if issubclass(c.category, ConvergenceWarning)
+        ]
+        w, b = res.coef, res.intercept
+        coefs[..., k] = res.coef
+        intercepts[k] = unscale(problem, res.coef, res.intercept)[1]
+        gaps[k] = res.dual_gap
+        n_iters[k] = res.n_iter
+    if failed:
+        worst = max(failed, key=lambda t: t[1])
+        warnings.warn(
+            f"{type(solver).__name__} did not converge at {len(failed)} of {alphas.size} alphas; "
+            f"largest duality gap {worst[1]:.3e} at alpha={worst[0]:.3e}. Increase max_iter or tol.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    return _make_result(alphas, coefs, gaps, intercepts, n_iters)
+
+
+def _grid_or_given(problem, penalty, alphas, eps, n_alphas):
+    if alphas is None:
+        return alpha_grid(alpha_max(problem, penalty), eps=eps, n_alphas=n_alphas)
+    return _check_alphas(alphas)
+
+
+def enet_path(
+    X,
+    y,
+    *,
+    l1_ratio=0.5,
+    eps=1e-3,
+    n_alphas=100,
+    alphas=None,
+    fit_intercept=False,
+    sample_weight=None,
+    positive=False,
+    weights=None,
+    tol=1e-4,
+    max_iter=100,
+    solver="cd",
+    coef_init=None,
+    device=None,
+):
+    """Elastic-net path of ``1/(2n)||y - Xw - b||^2 + alpha (l1_ratio|w|_1 + (1-l1_ratio)/2|w|^2)``.
+
+    Parameters
+    ----------
+    X : array or sparse matrix of shape (n_samples, n_features)
+    y : array of shape (n_samples,)
+    l1_ratio : float in [0, 1], default=0.5
+    eps : float, default=1e-3
+        ``alpha_min = eps * alpha_max``.
+    n_alphas : int, default=100
+    alphas : array, optional
+        Explicit grid (sorted decreasing).
+    fit_intercept : bool, default=False
+        scikit-learn's ``enet_path`` fits no intercept; True centres implicitly (sparse too).
+    sample_weight, positive, weights, tol, max_iter, solver, coef_init
+        As in :class:`~reglab.linear.ElasticNet`; ``solver`` is a name or a Solver.
+    device : str, optional
+        Run the batched proximal-gradient path in torch on this device ('cpu', 'cuda');
+        torch is imported only then (:mod:`reglab.linear.solvers.torch_path`).
+
+    Returns
+    -------
+    PathResult
+        ``alphas, coefs (n_features, n_alphas), dual_gaps``, plus ``.intercepts`` and ``.n_iters``.
+    """
+    l1_ratio = check_l1_ratio(l1_ratio)
+    problem, _ = prepare(
+        X, y, Quadratic(), sample_weight=sample_weight, fit_intercept=fit_intercept
+    )
+    penalty = L1L2(1.0, l1_ratio, weights=weights, positive=positive)
+    alphas = _grid_or_given(problem, penalty, alphas, eps, n_alphas)
+    if device is not None:
+        from reglab.linear.solvers.torch_path import torch_path
+
+        return torch_path(problem, penalty, alphas, device=device, tol=tol)
+    solver = resolve_solver(solver, problem.datafit, penalty, tol, max_iter)
+    return compute_path(problem, penalty, alphas, solver, coef_init=coef_init)
+
+
+def lasso_path(X, y, **kwargs):
+    """Lasso path: :func:`enet_path` with ``l1_ratio=1`` (same parameters and returns)."""
+    if "l1_ratio" in kwargs:
+        raise TypeError("lasso_path has no l1_ratio argument; use enet_path")
+    return enet_path(X, y, l1_ratio=1.0, **kwargs)
+
+
+def ridge_path(
+    X,
+    y,
+    *,
+    alphas=None,
+    eps=1e-4,
+    n_alphas=100,
+    fit_intercept=False,
+    sample_weight=None,
+    weights=None,
+):
+    """Ridge path of ``1/(2n)||y - Xw - b||^2 + alpha/2 ||w||^2`` from one SVD.
+
+    The default grid follows glmnet: alpha_max computed as for ``l1_ratio = 1e-3``.
+    Returns a :class:`PathResult` whose gaps are the exact duality gaps (rounding level).
+    """
+    problem, _ = prepare(
+        X, y, Quadratic(), sample_weight=sample_weight, fit_intercept=fit_intercept
+    )
+    penalty = L2(1.0, weights=weights)
+    alphas = _grid_or_given(problem, penalty, alphas, eps, n_alphas)
+    from reglab.linear._problem import duality_gap
+
+    if weights is not None and np.any(np.asarray(weights) == 0):
+        return compute_path(problem, penalty, alphas, ClosedForm())
+    coefs = ridge_grid(problem, alphas, weights)
+    gaps = np.array(
+        [
+            max(duality_gap(problem, penalty.with_alpha(a), coefs[:, k])[0], 0.0)
+            for k, a in enumerate(alphas)
+        ]
+    )
+    intercepts = np.array([unscale(problem, coefs[:, k], 0.0)[1] for k in range(alphas.size)])
+    return _make_result(alphas, coefs, gaps, intercepts, np.ones(alphas.size, dtype=np.int64))
+
+
+def logistic_path(
+    X,
+    y,
+    *,
+    l1_ratio=1.0,
+    eps=1e-3,
+    n_alphas=100,
+    alphas=None,
+    fit_intercept=True,
+    sample_weight=None,
+    weights=None,
+    tol=1e-4,
+    max_iter=100,
+    solver="auto",
+):
+    """Penalised logistic regression path of ``mean_i log-loss + alpha * penalty(w)``.
+
+    Two classes use the binary logistic datafit (coefficients for the second class of
+    ``np.unique(y)``); more classes use the multinomial datafit and FISTA.  ``alpha`` relates
+    to scikit-learn's ``C`` by ``alpha = 1 / (C * sum(sample_weight))``.
+
+    Returns
+    -------
+    PathResult
+        ``coefs`` of shape (n_features, n_alphas), or (n_classes, n_features, n_alphas).
+    """
+    l1_ratio = check_l1_ratio(l1_ratio)
+    classes = np.unique(np.asarray(y))
+    if classes.size < 2:
+        raise ValueError(
+            f"y has a single class ({classes!r}); logistic regression needs two or more"
+        )
+    if classes.size == 2:
+        datafit, n_classes = Logistic(), 1
+        y_enc = encode_binary(y)[1]
+    else:
+        datafit, n_classes = Multinomial(), classes.size
+        y_enc = np.searchsorted(classes, y)
+    problem, _ = prepare(
+        X,
+        y_enc,
+        datafit,
+        sample_weight=sample_weight,
+        fit_intercept=fit_intercept,
+        n_classes=n_classes,
+    )
+    penalty = L1L2(1.0, l1_ratio, weights=weights) if l1_ratio > 0 else L2(1.0, weights=weights)
+    alphas = _grid_or_given(problem, penalty, alphas, eps, n_alphas)
+    solver = resolve_solver(solver, datafit, penalty, tol, max_iter)
+    res = compute_path(problem, penalty, alphas, solver)
+    if n_classes > 1:
+        res = _make_result(
+            res.alphas, np.moveaxis(res.coefs, 1, 0), res.dual_gaps, res.intercepts, res.n_iters
+        )
+    return res
