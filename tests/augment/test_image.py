@@ -27,11 +27,13 @@ IDENTITY = {
     "jitter": lambda: im.ColorJitter(0.0, 0.0, 0.0, 0.0),
 }
 DTYPES = [torch.float32, torch.float64, torch.float16]
+# The exact invariants are checked on every device present (CUDA where a GPU is).
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 
-def batch(b=5, c=3, h=12, w=12, dtype=torch.float32, seed=0):
+def batch(b=5, c=3, h=12, w=12, dtype=torch.float32, seed=0, device="cpu"):
     g = torch.Generator().manual_seed(seed)
-    return torch.rand(b, c, h, w, generator=g, dtype=torch.float64).to(dtype)
+    return torch.rand(b, c, h, w, generator=g, dtype=torch.float64).to(device, dtype)
 
 
 def gradient(h=6, w=9):
@@ -42,17 +44,20 @@ def gradient(h=6, w=9):
 @pytest.mark.parametrize("name", sorted(RANDOM))
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("policy", ["per_sample", "per_batch"])
-def test_shape_dtype_label_preserved(name, dtype, policy):
-    x, y = batch(dtype=dtype), torch.arange(5)
+@pytest.mark.parametrize("device", DEVICES)
+def test_shape_dtype_label_preserved(name, dtype, policy, device):
+    x, y = batch(dtype=dtype, device=device), torch.arange(5)
     out = im.Pipeline([RANDOM[name]()], policy=policy)(x, y, seed=1)
     assert out.images.shape == x.shape and out.images.dtype == dtype
+    assert out.images.device == x.device
     assert out.labels is y
     assert torch.isfinite(out.images).all()
 
 
 @pytest.mark.parametrize("name", sorted(IDENTITY))
-def test_identity_parameters_give_input_back(name):
-    x = batch()
+@pytest.mark.parametrize("device", DEVICES)
+def test_identity_parameters_give_input_back(name, device):
+    x = batch(device=device)
     out = im.Pipeline([IDENTITY[name]()])(x, seed=3)
     assert torch.equal(out.images, x)
 
@@ -71,9 +76,10 @@ def test_full_identity_pipeline_rectangular():
 
 
 @pytest.mark.parametrize("policy", ["per_sample", "per_batch"])
-def test_seed_and_generator_reproduce_exactly(policy):
+@pytest.mark.parametrize("device", DEVICES)
+def test_seed_and_generator_reproduce_exactly(policy, device):
     pipe = im.Pipeline([f() for f in RANDOM.values()], policy=policy)
-    x = batch(b=8)
+    x = batch(b=8, device=device)
     a = pipe(x, seed=42)
     b = pipe(x, generator=torch.Generator().manual_seed(42))
     assert torch.equal(a.images, b.images)
@@ -94,10 +100,11 @@ def test_per_batch_shares_parameters_and_per_sample_does_not():
     assert len({float(a) for a in per.params[0]["angle"]}) == 6
 
 
-def test_horizontal_flip_of_gradient_is_its_mirror():
-    x = gradient()
+@pytest.mark.parametrize("device", DEVICES)
+def test_horizontal_flip_of_gradient_is_its_mirror(device):
+    x = gradient().to(device)
     out = im.Pipeline([im.HorizontalFlip(p=1.0)])(x, seed=0)
-    mirror = x[..., torch.arange(x.shape[-1] - 1, -1, -1)]
+    mirror = x[..., torch.arange(x.shape[-1] - 1, -1, -1, device=device)]
     assert torch.equal(out.images, mirror)
     # Constructed pixel by pixel: out[i, j] = x[i, W - 1 - j].
     w = x.shape[-1]
@@ -107,8 +114,9 @@ def test_horizontal_flip_of_gradient_is_its_mirror():
 
 
 @pytest.mark.parametrize("k", [1, 2, 3, -1])
-def test_quarter_rotation_of_square_image_is_exact(k):
-    x = batch(b=3, h=9, w=9, dtype=torch.float64)
+@pytest.mark.parametrize("device", DEVICES)
+def test_quarter_rotation_of_square_image_is_exact(k, device):
+    x = batch(b=3, h=9, w=9, dtype=torch.float64, device=device)
     out = im.Pipeline([im.Rotation((90.0 * k, 90.0 * k))])(x, seed=0)
     assert torch.equal(out.images, torch.rot90(x, k, dims=(-2, -1)))
 

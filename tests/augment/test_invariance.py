@@ -71,7 +71,8 @@ def test_iterable_of_labelled_batches_and_pipeline_transform():
     assert gap.n == 24 and gap.mean_kl > 1e-6 and 0.0 <= gap.flip_rate <= 1.0
     # Batching does not change the answer: one batch of all 24 gives the same numbers.
     whole = invariance_gap(model, vflip, torch.cat([d[0] for d in data]))
-    assert whole.mean_kl == pytest.approx(gap.mean_kl, rel=1e-9)
+    # (float32 logits: a different batch size may take a different BLAS path)
+    assert whole.mean_kl == pytest.approx(gap.mean_kl, rel=1e-5)
     assert whole.flip_rate == gap.flip_rate
 
 
