@@ -1,0 +1,223 @@
+r"""Early-stopped gradient descent as ridge regression.
+
+Least squares in the 1/(2n) scaling, f(w) = 1/(2n) ||y - X w||^2, no intercept (centre X and
+y first). With the thin SVD X = U diag(s) V^T every method below is a *spectral filter*:
+w = V diag(phi_i / s_i) U^T y, and they differ only in phi:
+
+- gradient descent from w_0 = 0 with step ``lr``, after t steps
+  (w_t = w_{t-1} + lr/n X^T (y - X w_{t-1})):   phi_i = 1 - (1 - lr s_i^2 / n)^t;
+- gradient flow at time T = lr t:                   phi_i = 1 - exp(-T s_i^2 / n);
+- ridge, min 1/(2n) ||y - Xw||^2 + lam/2 ||w||^2:   phi_i = s_i^2 / (s_i^2 + n lam).
+
+Matching T = 1/lam gives lam = 1/(lr t) in the 1/(2n) scaling. scikit-learn's ``Ridge``
+minimises ||y - Xw||^2 + alpha ||w||^2, so the same estimator is ``Ridge(alpha=n/(lr t),
+fit_intercept=False)``.
+
+Ali, Kolter & Tibshirani (2019, "A continuous-time view of early stopping for least
+squares", AISTATS) show for every X and every coefficient vector beta that
+bias^2(GF, T) <= bias^2(ridge, 1/T) (since exp(-x) <= 1/(1+x)) and
+var(GF, T) <= 1.6862 var(ridge, 1/T) (the maximum over x of
+(1 - exp(-x))^2 (1 + x)^2 / x^2), hence risk(GF, T) <= 1.6862 risk(ridge, 1/T). The
+coefficients themselves differ; compare risks.
+
+Risk here is the estimation risk E ||w_hat - beta||^2 over the noise, for fixed X and
+y = X beta + sigma eps; for isotropic features (x ~ N(0, I)) it equals the excess
+out-of-sample prediction risk. Coefficients outside the row space of X are never learnt and
+count fully in the bias.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "ALI_KOLTER_TIBSHIRANI_BOUND",
+    "EarlyStoppingRidge",
+    "early_stopping_as_ridge",
+    "gd_filter",
+    "gradient_descent_iterates",
+    "ridge_filter",
+]
+
+#: max_x (1 - e^{-x})^2 (1 + x)^2 / x^2, the variance constant of Ali, Kolter & Tibshirani
+ALI_KOLTER_TIBSHIRANI_BOUND = 1.6862
+
+
+def gd_filter(s, lr: float, steps, n: int) -> np.ndarray:
+    """GD filter factors 1 - (1 - lr s^2 / n)^t, shape (len(steps), len(s)) or (len(s),)."""
+    s2 = np.asarray(s, dtype=float) ** 2
+    t = np.asarray(steps, dtype=float)[..., None]
+    return 1.0 - (1.0 - lr * s2 / n) ** t
+
+
+def gf_filter(s, time, n: int) -> np.ndarray:
+    """Gradient-flow filter factors 1 - exp(-T s^2 / n)."""
+    s2 = np.asarray(s, dtype=float) ** 2
+    return -np.expm1(-np.asarray(time, dtype=float)[..., None] * s2 / n)
+
+
+def ridge_filter(s, lam, n: int) -> np.ndarray:
+    """Ridge filter factors s^2 / (s^2 + n lam) for lam in the 1/(2n) scaling."""
+    s2 = np.asarray(s, dtype=float) ** 2
+    return s2 / (s2 + n * np.asarray(lam, dtype=float)[..., None])
+
+
+def gradient_descent_iterates(X, y, lr: float, steps: int) -> np.ndarray:
+    """Plain gradient descent on 1/(2n) ||y - Xw||^2 from zero; all iterates.
+
+    The reference iteration the spectral formula is checked against (not a general solver:
+    see :mod:`reglab.linear` for those).
+
+    Returns
+    -------
+    ndarray of shape (steps + 1, p)
+        w_0 = 0, w_1, ..., w_steps.
+    """
+    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+    n = X.shape[0]
+    W = np.zeros((steps + 1, X.shape[1]))
+    for t in range(1, steps + 1):
+        W[t] = W[t - 1] + (lr / n) * (X.T @ (y - X @ W[t - 1]))
+    return W
+
+
+def _risk(phi, s, beta_v, beta_null2, noise):
+    """bias^2 and variance of the filter estimator V diag(phi/s) U^T y."""
+    bias2 = np.sum((1.0 - phi) ** 2 * beta_v**2, axis=-1) + beta_null2
+    var = noise**2 * np.sum(phi**2 / s**2, axis=-1)
+    return bias2, var
+
+
+@dataclass(frozen=True)
+class EarlyStoppingRidge:
+    """Gradient descent after ``steps`` steps and its ridge counterpart.
+
+    Attributes
+    ----------
+    lr, steps : float, int
+    time : float
+        Gradient-flow time T = lr * steps.
+    lam : float
+        Equivalent ridge strength 1/(lr * steps) in the 1/(2n) scaling.
+    sklearn_alpha : float
+        The same for scikit-learn's ``Ridge``: n / (lr * steps).
+    singular_values : ndarray (k,)
+    gd_filter, gf_filter, ridge_filter : ndarray (k,)
+    gd_coef, ridge_coef : ndarray (p,)
+    risks : dict or None
+        With a true coefficient vector: ``{"gd", "gf", "ridge"}`` -> (bias^2, variance,
+        risk), plus ``"ratio_gf"`` = risk(GF)/risk(ridge) and ``"ratio_gd"``.
+    curve : dict or None
+        Risks along a grid of steps (``"steps"``, ``"gd"``, ``"gf"``, ``"ridge"``), for the
+        figure.
+    """
+
+    lr: float
+    steps: int
+    time: float
+    lam: float
+    sklearn_alpha: float
+    singular_values: np.ndarray
+    gd_filter: np.ndarray
+    gf_filter: np.ndarray
+    ridge_filter: np.ndarray
+    gd_coef: np.ndarray
+    ridge_coef: np.ndarray
+    risks: dict | None = None
+    curve: dict | None = None
+
+    def plot(self):
+        """Filter factors and risk curves (see :func:`plot_early_stopping`)."""
+        from reglab.diagnostics.plotting import plot_early_stopping
+
+        return plot_early_stopping(self)
+
+
+def early_stopping_as_ridge(
+    X, y, lr: float, steps: int, *, coef=None, noise: float | None = None, generator=None
+) -> EarlyStoppingRidge:
+    """Compare gradient descent after ``steps`` steps with ridge at lam = 1/(lr * steps).
+
+    Parameters
+    ----------
+    X : array-like of shape (n, p)
+    y : array-like of shape (n,)
+    lr : float
+        Step size, 0 < lr < 2 n / s_max^2 (GD diverges beyond).
+    steps : int
+        Number of GD steps (>= 1).
+    coef : array-like of shape (p,), optional
+        True coefficients; with ``noise`` gives the exact risks.
+    noise : float, optional
+        Noise standard deviation sigma.
+    generator : SyntheticRegression, optional
+        A linear generator; supplies ``coef`` and ``noise``.
+
+    Returns
+    -------
+    EarlyStoppingRidge
+    """
+    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+    if X.ndim != 2 or y.shape != (X.shape[0],):
+        raise ValueError(f"X must be 2-D and y 1-D with as many rows, got {X.shape} and {y.shape}")
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    n = X.shape[0]
+    U, s, Vt = np.linalg.svd(X, full_matrices=False)
+    keep = s > max(X.shape) * np.finfo(float).eps * s[0]
+    U, s, Vt = U[:, keep], s[keep], Vt[keep]
+    lr_max = 2 * n / s[0] ** 2
+    if not np.isfinite(lr) or lr <= 0 or lr >= lr_max:
+        raise ValueError(f"lr must be in (0, 2n/s_max^2) = (0, {lr_max:.4g}), got {lr!r}")
+    time = lr * steps
+    lam = 1.0 / time
+    phi_gd = gd_filter(s, lr, steps, n)
+    phi_gf = gf_filter(s, time, n)
+    phi_r = ridge_filter(s, lam, n)
+    uty = U.T @ y
+    risks = curve = None
+    if generator is not None:
+        if getattr(generator, "function", None) != "linear":
+            raise ValueError("generator must be a linear SyntheticRegression (function='linear')")
+        coef, noise = generator.coef, generator.noise
+    if coef is not None:
+        coef = np.asarray(coef, dtype=float)
+        if coef.shape != (X.shape[1],) or noise is None or noise < 0:
+            raise ValueError(
+                f"coef must have shape ({X.shape[1]},) and noise be a non-negative float, got "
+                f"coef {coef.shape} and noise {noise!r}"
+            )
+        beta_v = Vt @ coef
+        beta_null2 = max(float(coef @ coef - beta_v @ beta_v), 0.0)
+        risks = {}
+        for name, phi in (("gd", phi_gd), ("gf", phi_gf), ("ridge", phi_r)):
+            b, v = _risk(phi, s, beta_v, beta_null2, noise)
+            risks[name] = (float(b), float(v), float(b + v))
+        risks["ratio_gf"] = risks["gf"][2] / risks["ridge"][2]
+        risks["ratio_gd"] = risks["gd"][2] / risks["ridge"][2]
+        grid = np.unique(np.geomspace(1, max(steps, 2) * 4, 60).astype(int))
+        curve = {"steps": grid, "lr": lr}
+        for name, phi in (
+            ("gd", gd_filter(s, lr, grid, n)),
+            ("gf", gf_filter(s, lr * grid, n)),
+            ("ridge", ridge_filter(s, 1.0 / (lr * grid), n)),
+        ):
+            b, v = _risk(phi, s, beta_v, beta_null2, noise)
+            curve[name] = b + v
+    return EarlyStoppingRidge(
+        lr=float(lr),
+        steps=int(steps),
+        time=float(time),
+        lam=float(lam),
+        sklearn_alpha=float(n * lam),
+        singular_values=s,
+        gd_filter=phi_gd,
+        gf_filter=phi_gf,
+        ridge_filter=phi_r,
+        gd_coef=Vt.T @ (phi_gd / s * uty),
+        ridge_coef=Vt.T @ (phi_r / s * uty),
+        risks=risks,
+        curve=curve,
+    )
