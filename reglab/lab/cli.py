@@ -170,6 +170,33 @@ def report(
     console.print(f"report written: {path}")
 
 
+@app.command()
+def drill(
+    questions: int = typer.Option(None, "--questions", "-n", help="How many questions."),
+    seed: int = typer.Option(None, "--seed", help="Fix the order of the questions."),
+    store: Path = STORE_OPT,
+    evidence: bool = typer.Option(True, "--evidence/--no-evidence", help="Show live evidence."),
+) -> None:
+    """Interview drill: answer, then see a strong answer and the lab's live evidence."""
+    from reglab.lab.drill import pick_questions, run_drill
+
+    try:
+        chosen = pick_questions(questions, seed)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    screen = Console()  # wraps long answers inside their panels
+    results = run_drill(
+        chosen, _open_store(store), console=screen, ask=screen.input, evidence=evidence
+    )
+    score = sum(r.points for r in results)
+    possible = sum(r.possible for r in results)
+    answered = sum(bool(r.answer.strip()) for r in results)
+    screen.print(
+        f"[bold]Final score: {score}/{possible}[/bold] "
+        f"({answered} of {len(results)} questions answered)"
+    )
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 
