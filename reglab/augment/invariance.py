@@ -64,7 +64,9 @@ def invariance_gap(
         Maps a batch of inputs to logits of shape ``(B, K)`` (e.g. a ``torch.nn.Module``).
     transform : callable
         Maps a batch of inputs to a transformed batch of the same size; a
-        :class:`reglab.augment.image.Pipeline` (whose output's ``images`` are used) works.
+        :class:`reglab.augment.image.Pipeline` (whose output's ``images`` are used) works;
+        for a reproducible measurement pass a seeded one, e.g.
+        ``lambda x: pipe(x, generator=g)`` with ``g = torch.Generator().manual_seed(0)``.
     data : torch.Tensor or iterable
         One batch of inputs, or an iterable of batches; a batch may also be an ``(inputs,
         labels, ...)`` tuple or list, in which case its first element is used.

@@ -108,6 +108,18 @@ def random_deletion(texts: T, p: float = 0.1, *, seed: Seed = None) -> T:
     """Delete each word independently with probability ``p``; keep one word if all would go.
 
     The surviving words keep their order (EDA's RD operation).
+
+    Parameters
+    ----------
+    texts : str or list of str
+    p : float
+        Deletion probability per word.
+    seed : int or numpy.random.Generator, optional
+
+    Returns
+    -------
+    str or list of str
+        An ordered, non-empty subsequence of each text's words (empty texts stay empty).
     """
     p, rng = _check_p("p", p), np.random.default_rng(seed)
 
@@ -126,8 +138,17 @@ def random_deletion(texts: T, p: float = 0.1, *, seed: Seed = None) -> T:
 def random_swap(texts: T, n_swaps: int = 1, *, seed: Seed = None) -> T:
     """Swap the words at two distinct random positions, ``n_swaps`` times (EDA's RS).
 
-    The output is a permutation of the input's words; texts of fewer than two words are
-    returned unchanged.
+    Parameters
+    ----------
+    texts : str or list of str
+    n_swaps : int
+        Number of swaps per text.
+    seed : int or numpy.random.Generator, optional
+
+    Returns
+    -------
+    str or list of str
+        A permutation of each text's words; texts of fewer than two words come back unchanged.
     """
     n_swaps, rng = _check_count("n_swaps", n_swaps), np.random.default_rng(seed)
 
@@ -149,6 +170,17 @@ def synonyms(word: str, *, wordnet: Any = None, multiword: bool = True) -> list[
     Lookup is case-insensitive and goes through WordNet's morphology (``"dogs"`` finds the
     synsets of ``"dog"``); multi-word lemmas (``"domestic_dog"``) come back with spaces, or are
     left out when ``multiword`` is false. Sorted, so a seeded choice among them is reproducible.
+
+    Parameters
+    ----------
+    word : str
+    wordnet : nltk WordNet reader, optional
+        Defaults to :func:`load_wordnet`.
+    multiword : bool
+
+    Returns
+    -------
+    list of str
     """
     wn = wordnet if wordnet is not None else load_wordnet()
     key = word.lower()
@@ -186,6 +218,10 @@ def synonym_replacement(
         Allow multi-word synonyms (``"domestic dog"``).
     stopwords : frozenset of str
         Lower-case words never replaced.
+
+    Returns
+    -------
+    str or list of str
     """
     n, rng = _check_count("n", n), np.random.default_rng(seed)
     wn = wordnet if wordnet is not None else load_wordnet()

@@ -108,7 +108,8 @@ def test_pitch_shift_moves_the_dominant_frequency(n_steps):
     x = tone(440.0, seconds=2.0)
     y = audio.pitch_shift(x, n_steps, sample_rate=SR)
     assert len(y) == len(x)
-    assert dominant_frequency(y) == pytest.approx(440.0 * 2 ** (n_steps / 12), rel=0.01)
+    # The requirement is 1%; stretch + resample gets within 0.01% (headroom, not luck).
+    assert dominant_frequency(y) == pytest.approx(440.0 * 2 ** (n_steps / 12), rel=1e-4)
 
 
 @pytest.mark.parametrize("snr", [np.inf, -np.inf, np.nan])
