@@ -1,0 +1,183 @@
+"""Solvers: certificates, agreement between solvers, declared requirements, baselines."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+
+from reglab.linear import (
+    FISTA,
+    ISTA,
+    L1,
+    L1L2,
+    L2,
+    ClosedForm,
+    CoordinateDescent,
+    GradientDescent,
+    Logistic,
+    Multinomial,
+    Quadratic,
+    Subgradient,
+)
+from reglab.linear._fit import prepare
+from reglab.linear._problem import duality_gap
+
+rng = np.random.default_rng(0)
+X_WIDE = rng.standard_normal((30, 60))
+Y_WIDE = X_WIDE[:, :4] @ np.array([2.0, -1.0, 1.5, 1.0]) + 0.3 * rng.standard_normal(30)
+X_TALL = rng.standard_normal((80, 12))
+Y_TALL = X_TALL[:, :3] @ np.ones(3) + rng.standard_normal(80)
+Y_BIN = np.where(X_TALL[:, 0] + 0.5 * rng.standard_normal(80) > 0, 1.0, -1.0)
+Y_MULTI = np.digitize(X_TALL[:, 0] + 0.3 * rng.standard_normal(80), [-0.5, 0.5]).astype(float)
+
+WEIGHTS = np.r_[0.0, np.ones(11)]
+PENALTIES = [
+    L1(0.05),
+    L1L2(0.05, 0.5),
+    L2(0.1),
+    L1(0.05, weights=WEIGHTS),
+    L1L2(0.05, 0.3, positive=True),
+]
+
+
+def _problem(datafit, X, y, **kw):
+    K = 3 if isinstance(datafit, Multinomial) else 1
+    return prepare(X, y, datafit, n_classes=K, **kw)[0]
+
+
+def _rel_gap(problem, penalty, res):
+    return duality_gap(problem, penalty, res.coef, res.intercept)[0] / problem.value_scale()
+
+
+@pytest.mark.parametrize("penalty", PENALTIES, ids=repr)
+@pytest.mark.parametrize("shape", ["wide", "tall", "sparse"])
+def test_cd_certificate_and_agreement_with_fista(penalty, shape):
+    X, y = (X_WIDE, Y_WIDE) if shape == "wide" else (X_TALL, Y_TALL)
+    if shape == "sparse":
+        X = sp.csr_matrix(np.where(np.abs(X) > 0.8, X, 0.0))
+    if penalty.weights is not None and penalty.weights.size != X.shape[1]:
+        penalty = L1(0.05, weights=np.r_[0.0, np.ones(X.shape[1] - 1)])
+    problem = _problem(Quadratic(), X, y, fit_intercept=True)
+    cd = CoordinateDescent(tol=1e-10).solve(problem, penalty)
+    fi = FISTA(tol=1e-10, max_iter=100000).solve(problem, penalty)
+    assert cd.converged and cd.dual_gap <= 1e-10 * problem.value_scale()
+    assert _rel_gap(problem, penalty, cd) <= 1e-10
+    # both are certified: each objective is within the other's gap of the optimum
+    p_cd = duality_gap(problem, penalty, cd.coef)[1]
+    p_fi = duality_gap(problem, penalty, fi.coef)[1]
+    assert p_cd - p_fi <= cd.dual_gap + 1e-12 and p_fi - p_cd <= fi.dual_gap + 1e-12
+    if shape == "tall":  # strongly convex: the coefficients are close too
+        np.testing.assert_allclose(cd.coef, fi.coef, atol=1e-4)
+    if penalty.positive:
+        assert np.all(cd.coef >= 0)
+
+
+@pytest.mark.parametrize("penalty", [L1(0.02), L1L2(0.02, 0.5), L2(0.05)], ids=repr)
+@pytest.mark.parametrize("sparse", [False, True])
+def test_prox_newton_logistic_certificate(penalty, sparse):
+    X = sp.csc_matrix(X_TALL) if sparse else X_TALL
+    problem = _problem(Logistic(), X, Y_BIN, fit_intercept=True)
+    cd = CoordinateDescent(tol=1e-10).solve(problem, penalty)
+    fi = FISTA(tol=1e-10, max_iter=200000).solve(problem, penalty)
+    assert cd.converged and _rel_gap(problem, penalty, cd) <= 1e-10
+    np.testing.assert_allclose(cd.coef, fi.coef, atol=1e-4)
+    np.testing.assert_allclose(cd.intercept, fi.intercept, atol=1e-4)
+
+
+@pytest.mark.parametrize("solver", [FISTA, ISTA])
+def test_proximal_gradient_multinomial(solver):
+    problem = _problem(Multinomial(), X_TALL, Y_MULTI, fit_intercept=True)
+    pen = L1(0.01)
+    tol = 1e-8 if solver is FISTA else 1e-6  # ISTA is slow on purpose: it is the baseline
+    res = solver(tol=tol, max_iter=200000).solve(problem, pen)
+    assert res.converged and _rel_gap(problem, pen, res) <= tol
+    assert res.coef.shape == (12, 3)
+
+
+def test_closed_form_matches_cd_wide_and_tall():
+    for X, y in ((X_WIDE, Y_WIDE), (X_TALL, Y_TALL)):
+        problem = _problem(Quadratic(), X, y, fit_intercept=True)
+        pen = L2(0.3)
+        cf = ClosedForm().solve(problem, pen)
+        cd = CoordinateDescent(tol=1e-12, max_iter=1000).solve(problem, pen)
+        np.testing.assert_allclose(cf.coef, cd.coef, rtol=1e-6, atol=1e-9)
+        assert abs(cf.dual_gap) < 1e-10
+
+
+def test_gradient_descent_history_and_certificate():
+    problem = _problem(Quadratic(), X_TALL, Y_TALL, fit_intercept=True)
+    gd = GradientDescent(tol=None, max_iter=25, keep_history=True)
+    res = gd.solve(problem, L2(0.0))
+    assert gd.history_.shape == (26, 12)
+    np.testing.assert_array_equal(gd.history_[0], 0.0)
+    # each step is w - grad/L exactly
+    L = problem.lipschitz()
+    w1 = gd.history_[0] - problem.rmatvec(-problem.y / 80) / L
+    np.testing.assert_allclose(gd.history_[1], w1)
+    np.testing.assert_allclose(gd.history_[-1], res.coef)
+    conv = GradientDescent(tol=1e-10, max_iter=100000).solve(problem, L2(0.1))
+    exact = ClosedForm().solve(problem, L2(0.1))
+    assert conv.converged
+    np.testing.assert_allclose(conv.coef, exact.coef, atol=1e-5)
+
+
+def test_subgradient_never_gives_exact_zeros():
+    problem = _problem(Quadratic(), X_WIDE, Y_WIDE, fit_intercept=True)
+    pen = L1(0.2)
+    exact = CoordinateDescent(tol=1e-10).solve(problem, pen)
+    res = Subgradient(tol=None, max_iter=500).solve(problem, pen)
+    assert np.count_nonzero(exact.coef) < 20
+    assert np.count_nonzero(res.coef) == 60
+    # ... although it does approach the objective
+    assert res.dual_gap < 0.5 * duality_gap(problem, pen, np.zeros(60))[0]
+
+
+@pytest.mark.parametrize(
+    "solver, penalty, missing",
+    [
+        (GradientDescent(), L1(0.1), "penalty.gradient"),
+        (ClosedForm(), L1(0.1), "penalty.gradient"),
+        (ClosedForm(), L1L2(0.1), "penalty.hessian_diag"),
+    ],
+)
+def test_solver_names_what_is_missing(solver, penalty, missing):
+    with pytest.raises(TypeError, match=missing.replace(".", r"\.")):
+        solver.check(Quadratic(), penalty)
+
+
+def test_closed_form_needs_quadratic_datafit():
+    with pytest.raises(TypeError, match=r"datafit\.normal_equations \(Logistic has none\)"):
+        ClosedForm().check(Logistic(), L2(1.0))
+
+
+def test_cd_refuses_multinomial_naming_raw_hessian():
+    with pytest.raises(TypeError, match=r"datafit\.raw_hessian \(Multinomial has none\)"):
+        CoordinateDescent().check(Multinomial(), L1(1.0))
+
+
+def test_nonconvergence_warns_with_gap():
+    problem = _problem(Quadratic(), X_WIDE, Y_WIDE, fit_intercept=True)
+    with pytest.warns(ConvergenceWarning, match=r"duality gap \d\.\d+e[-+]\d+ > tol"):
+        res = FISTA(tol=1e-12, max_iter=3).solve(problem, L1(0.01))
+    assert not res.converged and res.n_iter == 3
+
+
+@pytest.mark.parametrize(
+    "option", [{"anderson_k": 0}, {"use_working_sets": False}, {"gram": False}]
+)
+def test_acceleration_options_do_not_change_the_solution(option):
+    problem = _problem(Quadratic(), X_TALL, Y_TALL, fit_intercept=True)
+    ref = CoordinateDescent(tol=1e-12).solve(problem, L1(0.02))
+    res = CoordinateDescent(tol=1e-12, **option).solve(problem, L1(0.02))
+    np.testing.assert_allclose(res.coef, ref.coef, atol=1e-8)
+
+
+def test_unpenalised_feature_is_fitted_and_certified():
+    w = np.r_[100.0, np.zeros(11)]
+    problem = _problem(Quadratic(), X_TALL, Y_TALL, fit_intercept=True)
+    pen = L1(10.0, weights=np.r_[0.0, np.ones(11)])
+    res = CoordinateDescent(tol=1e-10).solve(problem, pen, w0=w)
+    assert res.converged
+    np.testing.assert_array_equal(res.coef[1:], 0.0)  # alpha is huge for the others
+    x0 = problem.X[:, 0]
+    np.testing.assert_allclose(res.coef[0], x0 @ problem.y / (x0 @ x0), rtol=1e-8)
