@@ -159,3 +159,44 @@ def path_quiet(path_fn, X: np.ndarray, y: np.ndarray, **kwargs):
         res = path_fn(X, y, **kwargs)
     converged = not any(issubclass(c.category, ConvergenceWarning) for c in caught)
     return res, converged
+
+
+def lasso_duality_gap(X: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float) -> float:
+    """Duality gap of ``P(w) = 1/(2n)||y - Xw||^2 + alpha ||w||_1`` (no intercept).
+
+    The dual is ``D(theta) = (y^T theta - ||theta||^2 / 2) / n`` subject to
+    ``||X^T theta||_inf <= n alpha``; the residual ``r = y - Xw`` rescaled into that set is a
+    dual point, so ``P(w) - D(theta) >= P(w) - P(w*) >= 0`` certifies ``w`` (computed here
+    independently of the solver that produced ``w``).
+    """
+    n = X.shape[0]
+    r = y - X @ w
+    primal = r @ r / (2 * n) + alpha * np.sum(np.abs(w))
+    scale = max(1.0, float(np.max(np.abs(X.T @ r))) / (n * alpha))
+    theta = r / scale
+    dual = (y @ theta - theta @ theta / 2) / n
+    return float(primal - dual)
+
+
+def lasso_kkt_excess(
+    X: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float, gap: float
+) -> tuple[float, float]:
+    """How far ``w`` breaks the lasso's KKT conditions beyond what its gap allows.
+
+    At the optimum ``|X_j^T r*| / n <= alpha`` where ``w_j = 0`` and ``X_j^T r* / n =
+    alpha sign(w_j)`` elsewhere. Since ``P`` is ``1/n``-strongly convex in the fitted values,
+    ``||X(w - w*)||^2 / (2n) <= P(w) - P(w*) <= gap``, hence ``||r - r*|| <= sqrt(2 n gap)``
+    and each correlation may move by at most ``||X_j|| sqrt(2 gap / n)``. Returns the largest
+    excess over that slack (plus 1e3 eps of rounding) for the zero and the non-zero
+    coefficients, in units of ``alpha``; both are <= 0 for a certified solution.
+    """
+    n = X.shape[0]
+    corr = X.T @ (y - X @ w) / n
+    col_norm = np.linalg.norm(X, axis=0)
+    slack = col_norm * np.sqrt(2 * max(gap, 0.0) / n)
+    slack += 1e3 * np.finfo(float).eps * col_norm * np.linalg.norm(y) / np.sqrt(n)
+    zero = w == 0
+    excess_zero = np.abs(corr[zero]) - alpha - slack[zero]
+    excess_active = np.abs(corr[~zero] - alpha * np.sign(w[~zero])) - slack[~zero]
+    worst = [float(np.max(e)) / alpha if e.size else -np.inf for e in (excess_zero, excess_active)]
+    return worst[0], worst[1]
