@@ -1,0 +1,91 @@
+"""Shared pieces of the image pipeline: the result type, input checks, the Transform base."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NamedTuple
+
+import torch
+
+Params = dict[str, torch.Tensor]
+Policy = Literal["per_sample", "per_batch"]
+
+
+class Augmented(NamedTuple):
+    """Output of a :class:`Pipeline` call: images, the untouched labels and the parameters."""
+
+    images: torch.Tensor
+    labels: Any
+    params: list[Params]
+
+
+def _check_images(images: Any) -> torch.Tensor:
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"images must be a torch.Tensor of shape (B, C, H, W), got {type(images)}")
+    if images.ndim != 4:
+        raise ValueError(
+            f"images must have rank 4 (B, C, H, W), got rank {images.ndim} "
+            f"with shape {tuple(images.shape)}"
+        )
+    if images.shape[0] == 0:
+        raise ValueError(f"images is an empty batch (shape {tuple(images.shape)})")
+    if not images.is_floating_point():
+        raise TypeError(
+            f"images must have a floating dtype, got {images.dtype}; "
+            "convert with images.float() / 255 first"
+        )
+    return images
+
+
+def _check_range(name: str, value: Any, *, low: float, high: float) -> tuple[float, float]:
+    """Normalise a scalar or a (min, max) pair into a checked interval."""
+    if isinstance(value, int | float):
+        pair = (-float(value), float(value)) if low < 0 else (float(value), float(value))
+    else:
+        pair = tuple(float(v) for v in value)
+    if len(pair) != 2 or not (low <= pair[0] <= pair[1] <= high):
+        raise ValueError(
+            f"{name} must be an interval (min, max) inside [{low}, {high}], got {value}"
+        )
+    return pair
+
+
+def _check_p(p: float) -> float:
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"p must be a probability in [0, 1], got {p}")
+    return float(p)
+
+
+def _uniform(n: int, low: float, high: float, generator: torch.Generator) -> torch.Tensor:
+    return low + (high - low) * torch.rand(n, generator=generator, dtype=torch.float64)
+
+
+def _work(x: torch.Tensor) -> torch.Tensor:
+    # kornia's warps are float32 kernels; half precision would lose sub-pixel accuracy.
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
+class Transform:
+    """Base class: ``sample`` draws parameters, ``apply`` uses them, ``identity`` marks no-ops.
+
+    Subclasses draw every parameter from the generator even when ``p`` skips a sample, so the
+    random stream (and hence every later transform) does not depend on ``p``.
+    """
+
+    def sample(
+        self, batch_size: int, height: int, width: int, generator: torch.Generator
+    ) -> Params:
+        raise NotImplementedError
+
+    def apply(self, images: torch.Tensor, params: Params) -> torch.Tensor:
+        raise NotImplementedError
+
+    def identity(self, params: Params, height: int, width: int) -> torch.Tensor:
+        """Boolean mask ``(B,)`` of the samples that this transform leaves unchanged."""
+        raise NotImplementedError
+
+    def _gate(self, batch_size: int, generator: torch.Generator) -> torch.Tensor:
+        return torch.rand(batch_size, generator=generator, dtype=torch.float64) < self.p
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({args})"
