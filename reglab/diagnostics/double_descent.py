@@ -113,6 +113,21 @@ def _positive_ints(name: str, value) -> np.ndarray:
     return arr.astype(int)
 
 
+def _ridge_solve(X, y, lam: float) -> np.ndarray:
+    """(X^T X + lam I)^{-1} X^T y, through the smaller Gram matrix (push-through identity).
+
+    lam = 0 gives the minimum-norm least-squares solution X^+ y when X has full rank
+    (always, almost surely, for Gaussian X); a numerically singular Gram falls back to lstsq.
+    """
+    n, p = X.shape
+    try:
+        if p <= n:
+            return np.linalg.solve(X.T @ X + lam * np.eye(p), X.T @ y)
+        return X.T @ np.linalg.solve(X @ X.T + lam * np.eye(n), y)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(X, y, rcond=None)[0]
+
+
 def double_descent(
     n_train,
     n_features,
@@ -153,12 +168,8 @@ def double_descent(
             beta *= signal / np.linalg.norm(beta)
             X = rng.standard_normal((n, p))
             y = X @ beta + noise * rng.standard_normal(n)
-            U, s, Vt = np.linalg.svd(X, full_matrices=False)
-            keep = s > max(n, p) * np.finfo(float).eps * s[0]
-            U, s, Vt = U[:, keep], s[keep], Vt[keep]
-            uty = U.T @ y
-            risk[i, r] = np.sum((Vt.T @ (uty / s) - beta) ** 2)
-            ridge[i, r] = np.sum((Vt.T @ (s * uty / (s**2 + lam)) - beta) ** 2)
+            risk[i, r] = np.sum((_ridge_solve(X, y, 0.0) - beta) ** 2)
+            ridge[i, r] = np.sum((_ridge_solve(X, y, lam) - beta) ** 2)
     extra = noise**2 if include_noise else 0.0
     mean = risk.mean(axis=1) + extra
     return DoubleDescentResult(
