@@ -30,9 +30,12 @@ Thresholds, none tuned:
   rounding). The verdict requires no zero coefficient (and no active one) beyond that
   certified slack: a violation would mean the solver's zeros are wrong, not imprecise.
 * Sparsity: every solution below alpha_max must contain exact zeros on the sparse design
-  (45 of its 50 features are irrelevant); the mean number of zeros (over seeds) must be
-  non-decreasing in alpha on every design and strictly larger at alpha_max than at the
-  smallest alpha.
+  (45 of its 50 features are irrelevant). "More zeros as alpha grows" is a tendency with
+  known exceptions (a variable can leave the active set along the path; Efron, Hastie,
+  Johnstone & Tibshirani, 2004), so it is measured by Kendall's tau-b between alpha and the
+  number of zeros along each path: we require tau >= 0.8 on every path, i.e. at least 90% of
+  the pairs of alphas with different zero counts are ordered the claimed way, and report
+  every single step where the count falls.
 * Subgradient: an exact 0.0 needs a float iterate to land exactly on zero, a measure-zero
   event; we allow at most 1% of the lasso's zeros at the same alpha (room for a coordinate
   that happens to round to zero), and report how many of its coordinates are merely small.
@@ -51,6 +54,7 @@ SUBGRAD_RATIO = 0.1  # the subgradient contrast runs at alpha_max / 10
 SUBGRAD_STEPS = 3000
 SUBGRAD_MAX_ZERO_SHARE = 0.01
 PATH_TOL = 1e-10
+MIN_KENDALL_TAU = 0.8
 
 
 def _design(name: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -65,6 +69,15 @@ def _design(name: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray
         y = X @ w + rng.standard_normal(100)
         return X, y - y.mean()
     raise ValueError(f"design must be 'diabetes' or 'sparse', got design={name!r}")
+
+
+def _kendall_tau(alphas, zeros) -> float:
+    """Kendall's tau-b between alpha and the zero count (-1 when the count never changes)."""
+    from scipy.stats import kendalltau
+
+    if np.all(zeros == zeros[0]):
+        return -1.0
+    return float(kendalltau(alphas, zeros).statistic)
 
 
 def _zero_corr_ratio(X, y, w, alpha) -> float:
@@ -143,6 +156,7 @@ class L1ExactZeros(Claim):
             "path_converged": float(converged and cd_ok),
             # steps along increasing alpha where the number of zeros went down
             "zeros_increase_violations": float(np.sum(np.diff(zeros[::-1]) < 0)),
+            "kendall_tau": _kendall_tau(path.alphas, zeros),
             "max_corr_ratio_zero": float(
                 max(_zero_corr_ratio(X, y, coefs[:, k], a) for k, a in enumerate(path.alphas))
             ),
@@ -166,17 +180,15 @@ class L1ExactZeros(Claim):
         sub_small = float(rows.values("sub_small").sum())
         subopt = float(rows.values("sub_rel_subopt").max())
         per_design = {}
-        monotone = True
         for design, group in rows.by("design").items():
             mean_zeros = np.mean([r.metrics["n_zeros"] for r in group], axis=0)  # alpha decreasing
-            inc = mean_zeros[::-1]  # alpha increasing
-            ok = bool(np.all(np.diff(inc) >= 0) and inc[-1] > inc[0])
-            monotone &= ok
             per_design[design] = (
                 mean_zeros,
-                ok,
+                float(group.values("kendall_tau").min()),
                 float(group.values("zeros_increase_violations").sum()),
             )
+        min_tau = float(rows.values("kendall_tau").min())
+        monotone = min_tau >= MIN_KENDALL_TAU
         sparse_rows = rows.where(design="sparse")
         # every alpha below alpha_max (index 0 is alpha_max itself) must give exact zeros
         sparse_has_zeros = all(min(r.metrics["n_zeros"][1:]) > 0 for r in sparse_rows)
@@ -198,11 +210,12 @@ class L1ExactZeros(Claim):
             f"{rows.values('max_corr_ratio_zero').max():.6f}); active: {kkt_active:.2e} (must be <= 0); "
             f"largest recomputed gap {rows.values('max_gap').max():.1e}",
         ]
-        for design, (mz, ok, viol) in per_design.items():
+        for design, (mz, tau, viol) in per_design.items():
             lines.append(
                 f"{design}: mean exact zeros from smallest to largest alpha "
-                f"{mz[-1]:.1f} -> {mz[len(mz) // 2]:.1f} -> {mz[0]:.1f}; non-decreasing: {ok} "
-                f"({viol:.0f} single-path steps where the zero count fell as alpha grew)"
+                f"{mz[-1]:.1f} -> {mz[len(mz) // 2]:.1f} -> {mz[0]:.1f}; smallest Kendall "
+                f"tau(alpha, zeros) over its paths {tau:.3f} (threshold {MIN_KENDALL_TAU}); "
+                f"{viol:.0f} single steps where the zero count fell as alpha grew"
             )
         lines.append(
             f"sparse design: exact zeros at every alpha below alpha_max: {sparse_has_zeros}"
@@ -255,6 +268,7 @@ class L1ExactZeros(Claim):
                 "kkt_excess_zero": kkt_zero,
                 "kkt_excess_active": kkt_active,
                 "cd_zeros": cd_zeros,
+                "min_kendall_tau": min_tau,
                 "subgradient_zeros": sub_zeros,
             },
         )
