@@ -127,7 +127,13 @@ def _masked_terms(params, mask: MaskLike, exclude, fn):
             terms.append(fn(p))
     if not terms:
         return torch.zeros(())
-    return torch.stack([t.float() for t in terms]).sum()
+    dtype = torch.float64 if any(t.dtype == torch.float64 for t in terms) else torch.float32
+    return torch.stack([t.to(dtype) for t in terms]).sum()
+
+
+def _wide(w: torch.Tensor) -> torch.Tensor:
+    # accumulate half-precision parameters in float32, keep float64 as is
+    return w.to(torch.promote_types(w.dtype, torch.float32))
 
 
 def l2_penalty(params, *, mask: MaskLike = None, exclude: Iterable[str] = ()) -> torch.Tensor:
@@ -146,16 +152,16 @@ def l2_penalty(params, *, mask: MaskLike = None, exclude: Iterable[str] = ()) ->
     Returns
     -------
     Tensor
-        Scalar in float32 (or wider), differentiable.
+        Scalar in float32 (float64 if a parameter is float64), differentiable.
     """
-    return _masked_terms(params, mask, exclude, lambda w: 0.5 * w.float().square().sum())
+    return _masked_terms(params, mask, exclude, lambda w: 0.5 * _wide(w).square().sum())
 
 
 def l1_penalty(params, *, mask: MaskLike = None, exclude: Iterable[str] = ()) -> torch.Tensor:
     """``sum ||w||_1`` over the selected parameters (Tibshirani, 1996). Arguments as in
     :func:`l2_penalty`. Its (sub)gradient ``sign(w)`` makes SGD oscillate around 0 rather
     than reach exact zeros: use a proximal step for exact sparsity."""
-    return _masked_terms(params, mask, exclude, lambda w: w.float().abs().sum())
+    return _masked_terms(params, mask, exclude, lambda w: _wide(w).abs().sum())
 
 
 def weight_decay_param_groups(

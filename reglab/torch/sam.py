@@ -39,12 +39,13 @@ from reglab.torch._checks import check_nonnegative, check_positive_int
 __all__ = ["LookSAM", "SAM"]
 
 _BN_MODES = ("both", "first")
-_EPS = 1e-12
+_TINY = 1e-30  # guards 0/0 for an all-zero gradient without biasing the norm
 
 
 def _global_norm(tensors: list[torch.Tensor]) -> torch.Tensor:
     norms = torch._foreach_norm(tensors)
-    return torch.linalg.vector_norm(torch.stack([n.float() for n in norms]))
+    dtype = torch.float64 if any(n.dtype == torch.float64 for n in norms) else torch.float32
+    return torch.linalg.vector_norm(torch.stack([n.to(dtype) for n in norms]))
 
 
 class SAM(torch.optim.Optimizer):
@@ -154,7 +155,7 @@ class SAM(torch.optim.Optimizer):
                 t = p.abs().add_(group["eta"]) if group["adaptive"] else None
                 scaled[p] = (p.grad * t, t) if t is not None else (p.grad, None)
         # A GradScaler's scale cancels in g / ||g||: no unscaling needed here.
-        inv = 1.0 / (_global_norm([tg for tg, _ in scaled.values()]) + _EPS)
+        inv = 1.0 / _global_norm([tg for tg, _ in scaled.values()]).clamp_min(_TINY)
         if self.look_alpha > 0:
             self._g = {p: p.grad.clone() for p in scaled}
         for group, ps in groups:
@@ -228,8 +229,8 @@ class SAM(torch.optim.Optimizer):
             return
         g = [self._g[p] for p in ps]
         gs = [p.grad for p in ps]
-        dot = torch.stack([(a.float() * b.float()).sum() for a, b in zip(gs, g)]).sum()
-        coef = dot / (_global_norm(g) ** 2 + _EPS)
+        dot = torch.stack([torch.vdot(a.flatten(), b.flatten()) for a, b in zip(gs, g)]).sum()
+        coef = dot / (_global_norm(g) ** 2).clamp_min(_TINY)
         self._gv = dict(zip(ps, torch._foreach_sub(gs, torch._foreach_mul(g, coef))))
         self._g = {}
 
@@ -238,7 +239,7 @@ class SAM(torch.optim.Optimizer):
         if not ps:
             return
         gv = [self._gv[p] for p in ps]
-        ratio = _global_norm([p.grad for p in ps]) / (_global_norm(gv) + _EPS)
+        ratio = _global_norm([p.grad for p in ps]) / _global_norm(gv).clamp_min(_TINY)
         torch._foreach_add_([p.grad for p in ps], torch._foreach_mul(gv, ratio * self.look_alpha))
 
     # ----------------------------------------------------------------- optimizer API
