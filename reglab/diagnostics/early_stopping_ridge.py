@@ -67,20 +67,22 @@ def ridge_filter(s, lam, n: int) -> np.ndarray:
 def gradient_descent_iterates(X, y, lr: float, steps: int) -> np.ndarray:
     """Plain gradient descent on 1/(2n) ||y - Xw||^2 from zero; all iterates.
 
-    The reference iteration the spectral formula is checked against (not a general solver:
-    see :mod:`reglab.linear` for those).
+    Runs :class:`reglab.linear.GradientDescent` (fixed step ``lr``, exactly ``steps`` steps,
+    no intercept, iterate history kept) through ``reglab.linear.Ridge(alpha=0)``; the
+    spectral formula of :func:`early_stopping_as_ridge` is checked against it.
 
     Returns
     -------
     ndarray of shape (steps + 1, p)
         w_0 = 0, w_1, ..., w_steps.
     """
-    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
-    n = X.shape[0]
-    W = np.zeros((steps + 1, X.shape[1]))
-    for t in range(1, steps + 1):
-        W[t] = W[t - 1] + (lr / n) * (X.T @ (y - X @ W[t - 1]))
-    return W
+    from reglab.linear import GradientDescent, Ridge
+
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    gd = GradientDescent(tol=None, max_iter=int(steps), step=float(lr), keep_history=True)
+    Ridge(alpha=0.0, solver=gd, fit_intercept=False).fit(np.asarray(X, float), np.asarray(y, float))
+    return gd.history_
 
 
 def _risk(phi, s, beta_v, beta_null2, noise):
