@@ -4,7 +4,8 @@ Every round draws *one* training set and fits every value of the parameter on it
 random numbers), so differences between neighbouring values are not blurred by different
 training sets.
 
-Ridge fast path. For scikit-learn's ``Ridge`` swept over ``alpha`` (objective
+Ridge fast path. For scikit-learn's ``Ridge`` (and reglab's, whose alpha is converted:
+alpha_sklearn = n alpha) swept over ``alpha`` (objective
 ||y - Xw||^2 + alpha ||w||^2, intercept unpenalised), one thin SVD of the centred training
 matrix X_c = U S V^T gives every alpha at once:
 
@@ -133,15 +134,26 @@ def bias_variance_sweep(
     return BiasVarianceSweep(param=param, values=values, results=results)
 
 
-def _is_plain_ridge(est, param: str, loss: str) -> bool:
-    try:
-        from sklearn.linear_model import Ridge
-    except ImportError:  # pragma: no cover
-        return False
-    if type(est) is not Ridge or param != "alpha" or loss != "squared":
-        return False
+def _ridge_alpha_scale(est, param: str, loss: str, n: int) -> float | None:
+    """Factor turning ``est``'s alpha into scikit-learn's, or None if no fast path.
+
+    scikit-learn's ``Ridge``: 1. reglab's ``Ridge`` (1/(2n) scaling, exact closed-form
+    solver, no feature weights): n.
+    """
+    if param != "alpha" or loss != "squared" or not hasattr(est, "get_params"):
+        return None
     p = est.get_params()
-    return not p["positive"] and np.ndim(p["alpha"]) == 0
+    if p.get("positive", False) or np.ndim(p.get("alpha")) != 0:
+        return None
+    cls = type(est)
+    if cls.__name__ != "Ridge":
+        return None
+    if cls.__module__.startswith("sklearn.linear_model"):
+        return 1.0
+    if cls.__module__.startswith("reglab.linear") and p.get("weights") is None:
+        if p.get("solver") in ("auto", "closed_form"):
+            return float(n)
+    return None
 
 
 def ridge_predictions(X, y, X_test, alphas, *, fit_intercept: bool = True) -> np.ndarray:
@@ -169,10 +181,12 @@ def ridge_predictions(X, y, X_test, alphas, *, fit_intercept: bool = True) -> np
 
 
 def fast_ridge_predictions(est, param, values, X, y, X_test, loss):
-    """All-alpha predictions for a plain scikit-learn Ridge, or None if not applicable."""
-    if not _is_plain_ridge(est, param, loss):
+    """All-alpha predictions for a plain ridge estimator, or None if not applicable."""
+    scale = _ridge_alpha_scale(est, param, loss, len(y))
+    if scale is None:
         return None
     values = np.asarray(values, dtype=float)
     if np.any(values <= 0):
-        return None  # scikit-learn's own alpha=0 handling differs by solver: do not emulate
-    return ridge_predictions(X, y, X_test, values, fit_intercept=est.get_params()["fit_intercept"])
+        return None  # the estimators' own alpha=0 handling differs by solver: do not emulate
+    fit_intercept = est.get_params()["fit_intercept"]
+    return ridge_predictions(X, y, X_test, scale * values, fit_intercept=fit_intercept)

@@ -20,6 +20,22 @@ def test_ridge_predictions_match_scikit_learn(fit_intercept, shape):
         np.testing.assert_allclose(row, ref, atol=1e-9)
 
 
+def test_fast_path_for_reglab_ridge_converts_alpha():
+    from reglab.diagnostics.sweep import fast_ridge_predictions
+    from reglab.linear import Ridge as RRidge
+
+    rng = np.random.default_rng(1)
+    X, y, Xt = rng.normal(size=(30, 5)), rng.normal(size=30), rng.normal(size=(4, 5))
+    alphas = np.array([0.01, 1.0])
+    fast = fast_ridge_predictions(RRidge(), "alpha", alphas, X, y, Xt, "squared")
+    for a, row in zip(alphas, fast):
+        np.testing.assert_allclose(row, RRidge(alpha=a).fit(X, y).predict(Xt), atol=1e-9)
+    assert fast_ridge_predictions(RRidge(solver="cd"), "alpha", alphas, X, y, Xt, "squared") is None
+    assert (
+        fast_ridge_predictions(Ridge(positive=True), "alpha", alphas, X, y, Xt, "squared") is None
+    )
+
+
 def test_fast_path_equals_generic_path():
     gen = SyntheticRegression(6, noise=1.0)
     alphas = np.geomspace(0.01, 100, 5)
