@@ -30,28 +30,46 @@ __all__ = [
 ]
 
 
-def _keep_mask(
+def _divisor(
     x: torch.Tensor, shape: Sequence[int], keep: float, generator: torch.Generator | None
 ) -> torch.Tensor:
-    """Boolean mask of ``shape`` with P(True) = ``keep``.
+    """Random divisor ``d`` of ``shape``: ``keep`` with probability ``keep``, else ``inf``.
 
-    Uniforms are drawn in float32 (not in ``x``'s dtype): a bfloat16 uniform has only 256
-    levels, which would quantise the keep probability.
+    ``x / d`` is then exactly ``x / keep`` where kept and 0 where dropped, in *one* pass
+    over ``x`` (a mask multiply followed by a division would take two). ``d`` is float32
+    (float64 for float64 ``x``): the uniforms are not quantised to bfloat16's 256 levels and
+    ``keep`` is not rounded to ``x``'s dtype (bfloat16 would bias ``1/keep`` by up to 0.2%).
     """
     check_generator(generator, x.device)
+    dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
     if tuple(shape) == tuple(x.shape):
-        u = torch.empty_like(x, dtype=torch.float32)  # keeps channels_last strides
+        u = torch.empty_like(x, dtype=dtype)  # keeps channels_last strides
     else:
-        u = torch.empty(shape, device=x.device, dtype=torch.float32)
-    return u.uniform_(generator=generator) < keep
+        u = torch.empty(shape, device=x.device, dtype=dtype)
+    u.uniform_(generator=generator)
+    return torch.where(u < keep, u.new_full((), keep), torch.inf)
 
 
-def _apply(x: torch.Tensor, mask: torch.Tensor, keep: float, inplace: bool, scale: bool):
+class _DivideBy(torch.autograd.Function):
+    """``y = x / d`` written in ``x``'s dtype in one kernel; ``dy/dx = 1 / d``."""
+
+    @staticmethod
+    def forward(ctx, x, d):
+        ctx.save_for_backward(d)
+        return torch.div(x, d, out=torch.empty_like(x))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (d,) = ctx.saved_tensors
+        if torch.is_grad_enabled():  # double backward (e.g. a Jacobian penalty): differentiable
+            return (grad / d).to(grad.dtype), None
+        return torch.div(grad, d, out=torch.empty_like(grad)), None
+
+
+def _apply(x: torch.Tensor, d: torch.Tensor, inplace: bool) -> torch.Tensor:
     if inplace:
-        x.mul_(mask)
-        return x.div_(keep) if scale else x
-    out = x * mask
-    return out.div_(keep) if scale else out
+        return x.div_(d)
+    return _DivideBy.apply(x, d)
 
 
 def dropout(
@@ -91,7 +109,7 @@ def dropout(
     if p == 1.0:
         return x.zero_() if inplace else torch.zeros_like(x)
     keep = 1.0 - p
-    return _apply(x, _keep_mask(x, x.shape, keep, generator), keep, inplace, True)
+    return _apply(x, _divisor(x, x.shape, keep, generator), inplace)
 
 
 def _layout_mask_shape(x: torch.Tensor, layout: str) -> list[int]:
@@ -149,7 +167,7 @@ def channel_dropout(
     if p == 1.0:
         return x.zero_() if inplace else torch.zeros_like(x)
     keep = 1.0 - p
-    return _apply(x, _keep_mask(x, shape, keep, generator), keep, inplace, True)
+    return _apply(x, _divisor(x, shape, keep, generator), inplace)
 
 
 def locked_dropout(
@@ -191,7 +209,7 @@ def locked_dropout(
     shape = list(x.shape)
     shape[1 if batch_first else 0] = 1  # the time axis
     keep = 1.0 - p
-    return _apply(x, _keep_mask(x, shape, keep, generator), keep, False, True)
+    return _apply(x, _divisor(x, shape, keep, generator), False)
 
 
 def drop_path(
@@ -223,7 +241,10 @@ def drop_path(
         return torch.zeros_like(x)
     keep = 1.0 - p
     shape = [x.shape[0]] + [1] * (x.ndim - 1)
-    return _apply(x, _keep_mask(x, shape, keep, generator), keep, False, scale_by_keep)
+    d = _divisor(x, shape, keep, generator)
+    if not scale_by_keep:
+        d = torch.where(torch.isinf(d), d, 1.0)
+    return _apply(x, d, False)
 
 
 def drop_path_rates(depth: int, max_rate: float, *, schedule: str = "linspace") -> list[float]:

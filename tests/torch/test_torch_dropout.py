@@ -34,11 +34,12 @@ FUNCS = {
 }
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
 @pytest.mark.parametrize("name", FUNCS)
 @pytest.mark.parametrize("p", [0.2, 0.5, 0.9])
-def test_kept_values_are_exactly_x_over_keep(name, p):
+def test_kept_values_are_exactly_x_over_keep(name, p, dtype):
     fn, _ = FUNCS[name]
-    x = positive((32, 4, 5, 5))
+    x = positive((64, 4, 5, 5), dtype)
     y = fn(x, p, True, gen())
     xf = x.flatten(2) if name.startswith("locked") else x
     kept = y != 0
