@@ -156,28 +156,54 @@ def _ridge_alpha_scale(est, param: str, loss: str, n: int) -> float | None:
     return None
 
 
-def ridge_predictions(X, y, X_test, alphas, *, fit_intercept: bool = True) -> np.ndarray:
-    """Ridge predictions for every alpha from one SVD, shape (n_alphas, n_test).
+def ridge_predictions(
+    X, y, X_test, alphas, *, fit_intercept: bool = True, method: str = "auto"
+) -> np.ndarray:
+    """Ridge predictions for every alpha from one factorisation, shape (n_alphas, n_test).
 
     Objective ||y - X w - b||^2 + alpha ||w||^2 (scikit-learn's ``Ridge``), intercept b
-    unpenalised. Directions with s_i <= max(n, p) * eps * s_max are dropped, which gives the
-    minimum-norm solution at alpha = 0.
+    unpenalised.
+
+    Parameters
+    ----------
+    method : {"auto", "gram", "svd"}, default="auto"
+        ``"gram"``: one eigendecomposition of the smaller Gram matrix, X^T X = V diag(l) V^T
+        (n >= p; predictions z V diag(1/(l + alpha)) V^T X^T y) or X X^T (n < p, through the
+        kernel form); about 5x cheaper than the SVD for tall X, with the accuracy of a
+        Cholesky solve, so it needs alpha > 0. ``"svd"``: thin SVD X = U S V^T; directions
+        with s_i <= max(n, p) eps s_max are dropped, which gives the minimum-norm solution
+        at alpha = 0. ``"auto"``: Gram when every alpha > 0, SVD otherwise.
     """
     X, y, X_test = np.asarray(X, float), np.asarray(y, float), np.asarray(X_test, float)
     alphas = np.asarray(alphas, dtype=float)
     if np.any(alphas < 0) or not np.all(np.isfinite(alphas)):
         raise ValueError(f"alphas must be finite and non-negative, got {alphas}")
+    if method not in ("auto", "gram", "svd"):
+        raise ValueError(f"method must be 'auto', 'gram' or 'svd', got {method!r}")
+    if method == "auto":
+        method = "gram" if np.all(alphas > 0) else "svd"
+    if method == "gram" and np.any(alphas <= 0):
+        raise ValueError("method='gram' needs every alpha > 0; use method='svd' for alpha = 0")
     if fit_intercept:
         x_mean, y_mean = X.mean(axis=0), y.mean()
     else:
         x_mean, y_mean = np.zeros(X.shape[1]), 0.0
-    U, s, Vt = np.linalg.svd(X - x_mean, full_matrices=False)
+    Xc, yc, Zc = X - x_mean, y - y_mean, X_test - x_mean
+    if method == "gram":
+        n, p = Xc.shape
+        if n >= p:
+            lam, V = np.linalg.eigh(Xc.T @ Xc)
+            proj, z = V.T @ (Xc.T @ yc), Zc @ V
+        else:  # w = X^T (X X^T + alpha)^{-1} y
+            lam, U = np.linalg.eigh(Xc @ Xc.T)
+            proj, z = U.T @ yc, Zc @ Xc.T @ U
+        filt = 1.0 / (np.maximum(lam, 0.0)[:, None] + alphas[None, :])
+        return (z @ (filt * proj[:, None])).T + y_mean
+    U, s, Vt = np.linalg.svd(Xc, full_matrices=False)
     keep = s > max(X.shape) * np.finfo(float).eps * (s[0] if s.size else 0.0)
     U, s, Vt = U[:, keep], s[keep], Vt[keep]
-    uty = U.T @ (y - y_mean)
-    z = (X_test - x_mean) @ Vt.T  # (n_test, k)
     filt = s[:, None] / (s[:, None] ** 2 + alphas[None, :])  # (k, n_alphas)
-    return (z @ (filt * uty[:, None])).T + y_mean
+    return ((Zc @ Vt.T) @ (filt * (U.T @ yc)[:, None])).T + y_mean
 
 
 def fast_ridge_predictions(est, param, values, X, y, X_test, loss):

@@ -8,16 +8,27 @@ from sklearn.linear_model import Ridge
 from reglab.diagnostics import SyntheticRegression, bias_variance_sweep, ridge_predictions
 
 
+@pytest.mark.parametrize("method", ["gram", "svd"])
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("shape", [(40, 6), (10, 25)])
-def test_ridge_predictions_match_scikit_learn(fit_intercept, shape):
+def test_ridge_predictions_match_scikit_learn(method, fit_intercept, shape):
     rng = np.random.default_rng(0)
     X, y, Xt = rng.normal(size=shape), rng.normal(size=shape[0]) + 3, rng.normal(size=(7, shape[1]))
     alphas = np.array([1e-3, 0.5, 20.0])
-    preds = ridge_predictions(X, y, Xt, alphas, fit_intercept=fit_intercept)
+    preds = ridge_predictions(X, y, Xt, alphas, fit_intercept=fit_intercept, method=method)
     for a, row in zip(alphas, preds):
         ref = Ridge(alpha=a, fit_intercept=fit_intercept, solver="svd").fit(X, y).predict(Xt)
         np.testing.assert_allclose(row, ref, atol=1e-9)
+
+
+@pytest.mark.parametrize("shape", [(40, 6), (10, 25)])
+def test_min_norm_limit_is_pseudo_inverse(shape):
+    rng = np.random.default_rng(5)
+    X, y, Xt = rng.normal(size=shape), rng.normal(size=shape[0]), rng.normal(size=(3, shape[1]))
+    pred = ridge_predictions(X, y, Xt, [0.0], fit_intercept=False)[0]
+    np.testing.assert_allclose(pred, Xt @ np.linalg.pinv(X) @ y, atol=1e-9)
+    with pytest.raises(ValueError, match="method='gram' needs every alpha > 0"):
+        ridge_predictions(X, y, Xt, [0.0], method="gram")
 
 
 def test_fast_path_for_reglab_ridge_converts_alpha():
