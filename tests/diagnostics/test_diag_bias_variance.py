@@ -137,8 +137,12 @@ def test_dask_backend_identical():
         distributed.Client(cluster) as client,
     ):
         remote = bias_variance(est, gen, scheduler=client, **kw)
+        by_address = bias_variance(est, gen, scheduler=cluster.scheduler_address, **kw)
     np.testing.assert_array_equal(local.expected_loss_points, remote.expected_loss_points)
+    np.testing.assert_array_equal(local.expected_loss_points, by_address.expected_loss_points)
     assert local.bias2 == remote.bias2
+    with pytest.raises(TypeError, match="scheduler must be a Dask scheduler address"):
+        bias_variance(est, gen, scheduler=3, **kw)
 
 
 def test_training_function_receives_seed_and_matches_sklearn():

@@ -61,6 +61,23 @@ def test_linear_model_mse_hessian_through_model_loss(method):
     assert torch.equal(model.weight, before)
 
 
+def test_indefinite_hessian_top_versus_largest_magnitude():
+    # eigenvalues -10 and 1..5: the top (largest algebraic) one is 5; power iteration, as
+    # documented, finds the largest magnitude -10
+    eig = np.concatenate([[-10.0], np.linspace(1, 5, 5)])
+    A = torch.as_tensor(np.diag(eig))
+
+    def loss(w):
+        return 0.5 * w @ A @ w
+
+    w = torch.ones(6, dtype=torch.float64)
+    for method in ("exact", "lanczos"):
+        assert top_hessian_eigenvalue(loss, w, method=method, tol=1e-10) == pytest.approx(5.0)
+    assert top_hessian_eigenvalue(loss, w, method="power", tol=1e-12, max_iter=500) == (
+        pytest.approx(-10.0, rel=1e-6)
+    )
+
+
 def test_hutchinson_trace_within_standard_error():
     loss, A, c, eig = _quadratic(d=30, seed=1)
     est = hessian_trace(lambda ps: loss(ps[0]), [torch.zeros_like(c)], samples=200, seed=3)
