@@ -200,3 +200,100 @@ def lasso_kkt_excess(
     excess_active = np.abs(corr[~zero] - alpha * np.sign(w[~zero])) - slack[~zero]
     worst = [float(np.max(e)) / alpha if e.size else -np.inf for e in (excess_zero, excess_active)]
     return worst[0], worst[1]
+
+
+def correlated_pairs_bootstrap(
+    design: str,
+    seed: int,
+    *,
+    rho: float = 0.95,
+    n_boot: int = 50,
+    ratio: float = 0.1,
+    l1_ratio: float = 0.5,
+) -> dict:
+    """Lasso and elastic net on bootstrap resamples of a design with correlated pairs.
+
+    Both are fitted at ``ratio`` times their own ``alpha_max`` (``||X^T y||_inf / (n l1_ratio)``),
+    i.e. at the same position on their paths, so the elastic net's L1 part equals the
+    lasso's and an L2 part of the same size is added. ``design`` is ``"synthetic"``
+    (:func:`correlated_pairs` with n = 100, 3 pairs at correlation ``rho``, 4 noise features)
+    or ``"breast_cancer"`` (:func:`breast_cancer_pairs`, pairs correlated above 0.99).
+
+    Returns
+    -------
+    dict
+        ``pairs``, the correlations of the pairs on the original sample, and for
+        ``"lasso"`` and ``"enet"``: coefficient arrays ``w1, w2`` of shape (n_boot, n_pairs)
+        and ``converged``; for the elastic net also ``grouping_ratio``, the largest
+        ``|w_i - w_j|`` over the Zou & Hastie (2005) bound ``||x_i - x_j|| ||y|| / (n alpha
+        (1 - l1_ratio))`` among same-sign pairs (<= 1 at the optimum).
+    """
+    from reglab.linear import ElasticNet, Lasso
+
+    rng = np.random.default_rng(seed)
+    if design == "synthetic":
+        X, y, pairs = correlated_pairs(rng, 100, 3, rho, n_noise=4)
+    elif design == "breast_cancer":
+        X, y, pairs = breast_cancer_pairs(rng, min_corr=0.99, bootstrap=False)
+    else:
+        raise ValueError(f"design must be 'synthetic' or 'breast_cancer', got design={design!r}")
+    n = X.shape[0]
+    corr = [float(np.corrcoef(X[:, i], X[:, j])[0, 1]) for i, j in pairs]
+    i_idx, j_idx = np.array(pairs).T
+    out: dict = {"pairs": pairs, "corr": corr}
+    coefs: dict[str, list[np.ndarray]] = {"lasso": [], "enet": []}
+    converged = {"lasso": True, "enet": True}
+    grouping = 0.0
+    for _ in range(n_boot):
+        idx = rng.integers(0, n, n)
+        Xb, yb = standardize(X[idx]), y[idx] - y[idx].mean()
+        a_max = float(np.max(np.abs(Xb.T @ yb)) / n)
+        lasso, ok_l = fit_quiet(
+            Lasso(ratio * a_max, fit_intercept=False, tol=1e-10, max_iter=1000), Xb, yb
+        )
+        a_enet = ratio * a_max / l1_ratio
+        enet, ok_e = fit_quiet(
+            ElasticNet(a_enet, l1_ratio=l1_ratio, fit_intercept=False, tol=1e-10, max_iter=1000),
+            Xb,
+            yb,
+        )
+        converged["lasso"] &= ok_l
+        converged["enet"] &= ok_e
+        coefs["lasso"].append(lasso.coef_)
+        coefs["enet"].append(enet.coef_)
+        w = enet.coef_
+        same_sign = w[i_idx] * w[j_idx] >= 0
+        bound = (
+            np.linalg.norm(Xb[:, i_idx] - Xb[:, j_idx], axis=0)
+            * np.linalg.norm(yb)
+            / (n * a_enet * (1 - l1_ratio))
+        )
+        if np.any(same_sign):
+            grouping = max(
+                grouping, float(np.max((np.abs(w[i_idx] - w[j_idx]) / bound)[same_sign]))
+            )
+    for name, cs in coefs.items():
+        C = np.array(cs)
+        out[name] = {"w1": C[:, i_idx], "w2": C[:, j_idx], "converged": converged[name]}
+    out["enet"]["grouping_ratio"] = grouping
+    return out
+
+
+def pair_summary(w1: np.ndarray, w2: np.ndarray) -> dict:
+    """Imbalance, flip rate and how often both are kept, over resamples and pairs.
+
+    ``w1, w2`` have shape (n_resamples, n_pairs). The imbalance is averaged over the
+    (resample, pair) cells where at least one weight is non-zero; the flip rate
+    (:func:`flip_rate`) is computed per pair over the resamples and averaged over pairs;
+    ``share`` lists ``|w1| / (|w1| + |w2|)`` over the active cells (0.5 = an even split).
+    """
+    imb = pair_imbalance(w1, w2)
+    active = ~np.isnan(imb)
+    both = (w1 != 0) & (w2 != 0)
+    return {
+        "imbalance": float(np.mean(imb[active])) if np.any(active) else float("nan"),
+        "share": (np.abs(w1[active]) / (np.abs(w1[active]) + np.abs(w2[active]))).tolist(),
+        "flip_rate": float(np.mean([flip_rate(w1[:, k], w2[:, k]) for k in range(w1.shape[1])])),
+        "both_kept": float(np.sum(both) / max(np.sum(active), 1)),
+        "one_kept": float(np.sum(active & ~both) / max(np.sum(active), 1)),
+    }
