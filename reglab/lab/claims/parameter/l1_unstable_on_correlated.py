@@ -63,7 +63,7 @@ class L1UnstableOnCorrelated(Claim):
         "picks the same one every time: lopsided, but not random."
     )
     grid = GRID
-    smoke = [{"design": "synthetic", "rho": 0.99}, {"design": "breast_cancer"}]
+    smoke = GRID
     seeds = 3
     smoke_seeds = 1
 
