@@ -1,4 +1,4 @@
-"""Bias-variance ridge sweep: wall time per back-end, and what the one-SVD fast path saves.
+"""Bias-variance ridge sweep: wall time per back-end, and what the one-factorisation fast path saves.
 
 Full problem: 200 rounds, 30 alphas, 5000 x 200 training sets (isotropic linear generator),
 1000 test points. Timed: the sweep with 1 and 2 local joblib workers, the same through a
@@ -80,7 +80,7 @@ def main():
         print(
             f"dask overhead vs 2 joblib workers: {td - t2:+.2f} s ({(td - t2) / rounds * 1e3:+.1f} ms/round)"
         )
-    print(f"speed-up of the one-SVD ridge path over per-alpha fits: {tg / t1:.1f}x")
+    print(f"speed-up of the one-factorisation ridge path over per-alpha fits: {tg / t1:.1f}x")
     print(f"identical results across back-ends: {same}")
     print(
         f"best alpha {ref.best_value:.4g}; loss there {ref.expected_loss.min():.4f}; "
