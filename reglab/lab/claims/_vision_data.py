@@ -24,7 +24,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["accuracy", "digits", "fit", "logits", "mnist1d", "probabilities"]
+__all__ = [
+    "accuracy",
+    "calibration_metrics",
+    "digits",
+    "fit",
+    "logits",
+    "mlp",
+    "mnist1d",
+    "probabilities",
+]
 
 
 @functools.lru_cache(maxsize=1)
@@ -255,3 +264,40 @@ def probabilities(model: Any, x: Any) -> np.ndarray:
 def accuracy(model: Any, x: Any, y: Any) -> float:
     """Fraction of ``x`` whose arg-max output equals the label ``y``."""
     return float((logits(model, x).argmax(1) == y).double().mean())
+
+
+def mlp(d_in: int, hidden: int = 256, depth: int = 2, n_classes: int = 10):
+    """A ReLU MLP ``d_in -> hidden (x depth) -> n_classes`` that flattens its input."""
+    from torch import nn
+
+    layers: list[Any] = [nn.Flatten()]
+    width = d_in
+    for _ in range(depth):
+        layers += [nn.Linear(width, hidden), nn.ReLU()]
+        width = hidden
+    layers.append(nn.Linear(width, n_classes))
+    return nn.Sequential(*layers)
+
+
+def calibration_metrics(
+    probs: np.ndarray, labels: np.ndarray, seed: int, n_boot: int = 200
+) -> dict[str, float]:
+    """ECE (15 equal-width bins) with a bootstrap standard error, confidence, accuracy, NLL.
+
+    The standard error is the spread of the ECE over ``n_boot`` resamples (with replacement)
+    of the test set, drawn from ``np.random.default_rng(seed)``; it measures the test-set
+    sampling error of this model's ECE (Efron & Tibshirani, 1993).
+    """
+    from reglab.diagnostics import ece, nll
+
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    n = labels.shape[0]
+    boots = [ece(probs[i], labels[i]) for i in (rng.integers(0, n, n) for _ in range(n_boot))]
+    return {
+        "ece": float(ece(probs, labels)),
+        "ece_se": float(np.std(boots, ddof=1)),
+        "confidence": float(probs.max(axis=1).mean()),
+        "accuracy": float((probs.argmax(axis=1) == labels).mean()),
+        "nll": float(nll(probs, labels)),
+    }
