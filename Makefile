@@ -32,8 +32,11 @@ lint: venv
 	$(BIN)/ruff format --check reglab tests benchmarks examples
 	$(BIN)/mypy
 
+# one BLAS/OpenMP thread per test worker: two workers already fill the two cores, and
+# oversubscribed OpenBLAS makes small linear algebra 10-25x slower on a loaded machine
 test: venv system-deps lint
-	$(BIN)/python -m pytest -n 2 --durations=15
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+		$(BIN)/python -m pytest -n 2 --durations=20
 
 bench-linear: venv
 	$(BIN)/python benchmarks/linear_paths.py
