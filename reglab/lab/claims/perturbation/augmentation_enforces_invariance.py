@@ -12,19 +12,18 @@ images, with every mini-batch passed through a :class:`reglab.augment.image.Pipe
 random shifts (up to +-2 pixels, ``Translation(2/12)``), and with random rotations (+-30
 degrees, ``Rotation(30)``), drawn from the run's own generator. Each model is tested on the
 clean test digits and on the test digits shifted and rotated with the same distributions of
-parameters but an independent generator (the same transformed digits for every arm of a
-seed). On each transformed set we measure the invariance gap
+parameters but an independent generator. On each transformed set we measure the invariance gap
 (:func:`reglab.augment.invariance_gap`: mean KL between the predictive distributions on
 ``x`` and ``T(x)`` and the arg-max flip rate; Simard et al., ICDAR 2003) and the accuracy.
 The claim is about the transformation *trained with*: the shift-trained model is judged on
 shifts, the rotation-trained one on rotations (the cross results are shown too: augmentation
 buys only the invariance it samples).
 
-Thresholds. Every metric is a mean over ``n`` test digits of a seed-specific split, so
-seeds are independent. A flip rate or accuracy ``f`` has binomial standard error
+Thresholds. Every metric is a mean over ``n`` test digits of a split drawn from the run's
+seed (the runner derives a different seed for every arm and repetition), so all runs are
+independent. A flip rate or accuracy ``f`` has binomial standard error
 ``sqrt(f (1 - f) / n)`` per seed; averaged over seeds and differenced between the two arms,
-``se(diff) = sqrt(se_a^2 + se_b^2)`` (conservative: both arms are tested on the same digits,
-which correlates their errors). The claim holds if, for shifts and for rotations, training
+``se(diff) = sqrt(se_a^2 + se_b^2)``. The claim holds if, for shifts and for rotations, training
 with that augmentation lowers the flip rate and raises the accuracy on transformed data
 by more than 3 se, and lowers the mean KL (reported; its spread has no binomial bound, so
 only its direction is required). Clean accuracy is reported, not required: a small MLP
@@ -122,7 +121,6 @@ class AugmentationEnforcesInvariance(Claim):
         )
         out = {"clean_acc": accuracy(model, xt, yt), "n_test": float(xt.shape[0])}
         for test in TESTS:
-            # the same transformed test set for both arms of a seed (generator seeded alike)
             pipeline = _transform(test)
 
             def transform(z, pipeline=pipeline):
