@@ -99,7 +99,8 @@ class EarlyStoppingIsRidge(Claim):
         "same shape: directions with s_i^2/n well above lambda are fitted, those well below "
         "are suppressed. They are not the same estimator, the coefficients differ by tens "
         "of percent, but Ali, Kolter and Tibshirani proved that the risk of gradient flow is "
-        "never more than 1.69 times the ridge risk at lambda = 1/t, for any design. So the "
+        "never more than 1.69 times the ridge risk at lambda = 1/t, for any design, and "
+        "each tuned at its best the two are within a few percent. So the "
         "number of steps is a regularisation knob: stopping early is strong L2, training "
         "long is weak L2, and the validation curve over t plays the role of the "
         "cross-validation curve over lambda."
@@ -201,6 +202,17 @@ class EarlyStoppingIsRidge(Claim):
         measured = max_z <= MC_SIGMAS
         iterates = it_err <= ITERATE_RTOL
         passed = theorem and claim and measured and iterates
+        # reported, not required: optimally stopped GD vs optimally tuned ridge on the t grid
+        best = np.array(
+            [
+                (
+                    min(r.metrics["risk_gd"]) / min(r.metrics["risk_ridge"]),
+                    r.metrics["steps"][int(np.argmin(r.metrics["risk_gd"]))]
+                    / r.metrics["steps"][int(np.argmin(r.metrics["risk_ridge"]))],
+                )
+                for r in rows
+            ]
+        )
         per = []
         for design, group in rows.by("design").items():
             for step, g in group.by("step").items():
@@ -219,7 +231,10 @@ class EarlyStoppingIsRidge(Claim):
             f"GD iterates vs spectral formula: max relative error {it_err:.1e} "
             f"(threshold {ITERATE_RTOL:g})\n"
             f"coefficients differ: ||w_GD - w_ridge|| / ||w_ridge|| from {gap_lo:.1%} to "
-            f"{gap_hi:.1%}, so the match is in risk, not in the weights"
+            f"{gap_hi:.1%}, so the match is in risk, not in the weights\n"
+            f"reported: optimally stopped GD / optimally tuned ridge risk in "
+            f"[{best[:, 0].min():.3f}, {best[:, 0].max():.3f}]; best t(GD) / best "
+            f"1/(lr lam)(ridge) in [{best[:, 1].min():.2f}, {best[:, 1].max():.2f}]"
         )
 
         fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
