@@ -62,9 +62,11 @@ def load_timm():
 
 
 class Block(nn.Module):
-    def __init__(self, dim, heads, drop_path, dropout, path_cls, dropout_cls):
+    def __init__(self, dim, heads, drop_path, dropout, path_cls, dropout_cls, fused):
         super().__init__()
         self.heads = heads
+        # reglab's DropPath can take the residual stream and fuse the addition
+        self.fused = fused and drop_path > 0
         self.norm1 = nn.LayerNorm(dim)
         self.qkv = nn.Linear(dim, 3 * dim)
         self.proj = nn.Linear(dim, dim)
@@ -80,14 +82,15 @@ class Block(nn.Module):
         qkv = self.qkv(self.norm1(x)).view(b, n, 3, self.heads, d // self.heads)
         q, k, v = qkv.permute(2, 0, 3, 1, 4)
         a = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, n, d)
-        x = x + self.path1(self.proj(a))
+        a = self.proj(a)
+        x = self.path1(a, x) if self.fused else x + self.path1(a)
         h = self.fc2(self.drop(F.gelu(self.fc1(self.norm2(x)))))
-        return x + self.path2(h)
+        return self.path2(h, x) if self.fused else x + self.path2(h)
 
 
 class ViT(nn.Module):
     def __init__(self, image, patch, dim, depth, heads, classes, drop_path=0.0, dropout=0.0,
-                 path_cls=rt.DropPath, dropout_cls=rt.Dropout):  # fmt: skip
+                 path_cls=rt.DropPath, dropout_cls=rt.Dropout, fused=True):  # fmt: skip
         super().__init__()
         self.embed = nn.Conv2d(3, dim, patch, stride=patch)
         n = (image // patch) ** 2
@@ -95,7 +98,7 @@ class ViT(nn.Module):
         self.pos = nn.Parameter(torch.randn(1, n + 1, dim) * 0.02)
         rates = rt.drop_path_rates(depth, drop_path)
         self.blocks = nn.ModuleList(
-            Block(dim, heads, r, dropout, path_cls, dropout_cls) for r in rates
+            Block(dim, heads, r, dropout, path_cls, dropout_cls, fused) for r in rates
         )
         self.norm = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, classes)
@@ -155,7 +158,7 @@ def make_variants(args, device, timm_droppath, timm_mixup):
     def reglab_mix(mode):
         mixer = rt.MixUpCutMix(0.8, 1.0, mode=mode, label_smoothing=0.1,
                                num_classes=args.classes)  # fmt: skip
-        mgen = torch.Generator(device=device).manual_seed(1)
+        mgen = torch.Generator().manual_seed(1)  # per-sample draws are made on the CPU
 
         def build():
             m = model_of()
@@ -210,6 +213,7 @@ def make_variants(args, device, timm_droppath, timm_mixup):
     v = {
         "plain": ("-", simple()),
         f"DropPath {dp} (ramp)": ("reglab", simple(drop_path=dp)),
+        f"DropPath {dp} unfused": ("reglab", simple(drop_path=dp, fused=False)),
         "Dropout 0.1 (MLP)": ("reglab", simple(dropout=0.1)),
         "Dropout 0.1 (MLP) ": ("torch", simple(dropout=0.1, dropout_cls=nn.Dropout)),
         "label smoothing 0.1": ("reglab", with_loss(
@@ -218,7 +222,10 @@ def make_variants(args, device, timm_droppath, timm_mixup):
             lambda z, t: F.cross_entropy(z, t, label_smoothing=0.1))),
     }  # fmt: skip
     if timm_droppath is not None:
-        v[f"DropPath {dp} (ramp) "] = ("timm", simple(drop_path=dp, path_cls=timm_droppath))
+        v[f"DropPath {dp} (ramp) "] = (
+            "timm",
+            simple(drop_path=dp, path_cls=timm_droppath, fused=False),
+        )
     for mode in ("batch", "pair", "elem"):
         v[f"MixUp/CutMix {mode}"] = ("reglab", reglab_mix(mode))
         if timm_mixup is not None:
@@ -229,6 +236,56 @@ def make_variants(args, device, timm_droppath, timm_mixup):
     v["LookSAM k=5 (efficient)"] = ("reglab", sam(rt.LookSAM))
     v["SAM every 5 steps"] = ("reglab", sam(rt.SAM, interval=5))
     return v
+
+
+def check(device):
+    """Correctness on the benchmark's device (CUDA generators, exactness) before timing."""
+    g = torch.Generator(device=device).manual_seed(0)
+    x = torch.rand(64, 3, 32, 32, device=device, generator=g) + 1
+    y = torch.randint(0, 10, (64,), device=device, generator=g)
+    # CUDA divides by a Python scalar as a multiplication by its reciprocal; the reference
+    # is the true quotient x / fl32(keep), a division by a 0-d device tensor
+    keep = torch.tensor(0.7, device=device)
+    for dtype in (torch.float32, torch.bfloat16):
+        xd = x.to(dtype)
+        out = rt.dropout(xd, 0.3, generator=g)
+        kept = out != 0
+        assert torch.equal(out[kept], (xd.float() / keep).to(dtype)[kept]), "dropout kept values"
+        out = rt.drop_path(xd, 0.3, generator=g)
+        kept = out != 0
+        assert torch.equal(out[kept], (xd.float() / keep).to(dtype)[kept]), "drop_path kept values"
+    cpu_gen = torch.Generator().manual_seed(0)
+    for mode in ("batch", "pair", "elem"):
+        xm, soft, lam = rt.cutmix(
+            x, y, num_classes=10, mode=mode, generator=cpu_gen, return_lam=True
+        )
+        partner = x.flip(0) if mode == "pair" else x.roll(1, 0)
+        pasted = ((xm == partner) & (xm != x))[:, 0].double().mean((1, 2))
+        ok = (pasted - (1 - lam)).abs() < 1e-12
+        if mode == "pair" and x.shape[0] % 2:
+            ok[x.shape[0] // 2] = True
+        assert bool(ok.all()), f"cutmix {mode}: pasted fraction"
+        assert torch.allclose(soft.sum(1), torch.ones_like(soft[:, 0])), "rows sum to 1"
+        mixer = rt.MixUpCutMix(0.8, 1.0, mode=mode, num_classes=10)
+        xm, soft = mixer(x.to(memory_format=torch.channels_last), y, generator=cpu_gen)
+        assert xm.is_contiguous(memory_format=torch.channels_last), "channels_last"
+    model = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 2))
+    model = model.to(device)
+    opt = rt.SAM(model.parameters(), torch.optim.SGD, rho=0.05, lr=0.1, model=model)
+    xs = torch.randn(32, 8, device=device)
+    ys = torch.randint(0, 2, (32,), device=device)
+    with torch.autocast(device.type, dtype=torch.bfloat16):
+        F.cross_entropy(model(xs), ys).backward()
+
+    def closure():
+        with torch.autocast(device.type, dtype=torch.bfloat16):
+            loss = F.cross_entropy(model(xs), ys)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    assert model[1].num_batches_tracked.item() == 1, "SAM bn_mode='first'"
+    print(f"# checks passed on {device}")
 
 
 def sync(device):
@@ -262,6 +319,7 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--no-amp", dest="amp", action="store_false", help="disable bf16 autocast")
     p.add_argument("--only", default="", help="comma-separated substrings of rows to run")
+    p.add_argument("--check", action="store_true", help="run correctness checks first")
     args = p.parse_args(argv)
     if args.quick:
         args.batch, args.image, args.patch, args.dim = 8, 32, 8, 64
@@ -271,6 +329,8 @@ def main(argv=None):
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.benchmark = True
+    if args.check:
+        check(device)
     timm_droppath, timm_mixup = load_timm()
     variants = make_variants(args, device, timm_droppath, timm_mixup)
     if args.only:

@@ -67,23 +67,64 @@ def check_generator(generator: torch.Generator | None, device: torch.device) -> 
         )
 
 
-def check_labels(name: str, target: torch.Tensor, num_classes: int, *, ignore_index=None) -> None:
+# Label checks on a GPU are deferred: waiting for the device to read two numbers back would
+# stall the launch queue every step. Each entry is (event, pinned host copy of [min, max],
+# num_classes, message); later calls poll them.
+_PENDING: list[tuple[object, torch.Tensor, int, str]] = []
+
+
+def _raise_if_bad(lo: int, hi: int, num_classes: int, message: str, suffix: str = "") -> None:
+    if lo < 0 or hi >= num_classes:
+        raise ValueError(message.format(lo if lo < 0 else hi) + suffix)
+
+
+def flush_label_checks(wait: bool = False) -> None:
+    """Raise for any earlier deferred (GPU) label check that found a bad label.
+
+    Parameters
+    ----------
+    wait : bool
+        Wait for the device instead of only looking at checks that have completed.
+    """
+    global _PENDING
+    still = []
+    for i, (event, host, num_classes, message) in enumerate(_PENDING):
+        if wait:
+            event.synchronize()
+        elif not event.query():
+            still.append(_PENDING[i])
+            continue
+        try:
+            _raise_if_bad(int(host[0]), int(host[1]), num_classes, message,
+                          " (found on the GPU without waiting for it: these are the labels of "
+                          "an earlier call, whose result used them as given)")  # fmt: skip
+        except ValueError:
+            _PENDING = still + _PENDING[i + 1 :]
+            raise
+    _PENDING = still
+
+
+def check_labels(name: str, target: torch.Tensor, num_classes: int, *, ignore_index=None):
     """Check integer class labels lie in ``[0, num_classes)`` (``ignore_index`` allowed).
 
-    This reads two scalars back from the device (one host synchronisation), the price of a
-    clear error instead of a device-side assert or a silently all-zero one-hot row.
+    On the CPU the check is immediate. On a CUDA device the minimum and maximum are computed
+    there and copied back asynchronously: a bad label raises at a later call (or at
+    :func:`flush_label_checks`), so that no step waits for the GPU.
     """
     if target.dtype.is_floating_point or target.dtype.is_complex or target.dtype == torch.bool:
         raise TypeError(f"{name} must hold integer class labels, got dtype {target.dtype}")
+    if _PENDING:
+        flush_label_checks()
     if target.numel() == 0:
         return
-    valid = target if ignore_index is None else target[target != ignore_index]
-    if valid.numel() == 0:
+    message = f"{name} holds label {{}}, outside [0, {num_classes}) for num_classes={num_classes}"
+    t = target if ignore_index is None else torch.where(target == ignore_index, 0, target)
+    lo, hi = torch.aminmax(t)
+    if target.device.type != "cuda":
+        _raise_if_bad(int(lo), int(hi), num_classes, message)
         return
-    lo, hi = torch.aminmax(valid)
-    lo, hi = int(lo), int(hi)
-    if lo < 0 or hi >= num_classes:
-        bad = lo if lo < 0 else hi
-        raise ValueError(
-            f"{name} holds label {bad}, outside [0, {num_classes}) for num_classes={num_classes}"
-        )
+    host = torch.empty(2, dtype=torch.long, pin_memory=True)
+    host.copy_(torch.stack([lo, hi]), non_blocking=True)
+    event = torch.cuda.Event()
+    event.record()
+    _PENDING.append((event, host, num_classes, message))

@@ -7,9 +7,14 @@ box clipped at the border, and ``lam`` is then *recomputed* from the clipped box
 ``1 - lam`` is exactly the fraction of pixels pasted (CutMix-PyTorch#1).
 
 Unlike timm's ``Mixup``: any batch size (odd included, timm#1304), randomness from a
-``torch.Generator`` on the batch's device (not NumPy's global state), every mode computed
-with whole-batch tensor ops (no Python loop over samples), box sides not shortened by one
-pixel when odd, and no input mutation unless ``inplace=True``.
+``torch.Generator`` (not NumPy's global state), every mode computed with whole-batch tensor
+ops (no Python loop over samples), box sides not shortened by one pixel when odd, and no
+input mutation unless ``inplace=True``.
+
+Where the work happens: the few numbers per sample (decisions, lambdas, boxes) are drawn on
+the CPU with a CPU ``torch.Generator`` and reach the batch's device in one non-blocking copy;
+the device does only whole-batch arithmetic (a lerp, a masked select), and nothing waits for
+the device. Draws are therefore identical on every device for a given generator seed.
 
 Partners: ``mode='batch'`` and ``'elem'`` pair sample ``i`` with ``i - 1`` (``roll(1)``, no
 sample is its own partner for ``B > 1``); ``mode='pair'`` pairs ``i`` with ``B - 1 - i`` and
@@ -23,10 +28,10 @@ refuses them, so smoothing cannot be applied twice.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from reglab.torch._checks import (
-    check_generator,
     check_labels,
     check_nonnegative,
     check_positive_int,
@@ -40,13 +45,62 @@ __all__ = ["MixUpCutMix", "cutmix", "mixup"]
 _MODES = ("batch", "pair", "elem")
 
 
-def _beta(alpha: float, n: int, device, generator) -> torch.Tensor:
-    """Beta(alpha, alpha) draws as a ratio of gammas, in float64: in float32 both gammas
-    underflow to 0 for small alpha often enough to produce 0/0."""
-    conc = torch.full((2, n), alpha, dtype=torch.float64, device=device)
-    g = torch._standard_gamma(conc, generator=generator)
-    total = g[0] + g[1]
-    return torch.where(total > 0, g[0] / total, 0.5)
+def _check_cpu_generator(generator) -> None:
+    if generator is None:
+        return
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {generator!r}")
+    if torch.device(generator.device).type != "cpu":
+        raise ValueError(
+            f"generator must be a CPU torch.Generator (the per-sample draws are made on the "
+            f"CPU and sent to the batch's device), got one on {generator.device}"
+        )
+
+
+def _boxes(lam_c: np.ndarray, u_y: np.ndarray, u_x: np.ndarray, h: int, w: int):
+    """Boxes ``(y1, y2, x1, x2)`` of side ``floor(side * sqrt(1 - lam))`` (not shortened when
+    odd), centre uniform over the pixels, clipped; and the exact pasted fraction."""
+    ratio = np.sqrt(1.0 - lam_c)
+    cut_h = np.floor(h * ratio).astype(np.int64)
+    cut_w = np.floor(w * ratio).astype(np.int64)
+    cy = np.minimum(np.floor(u_y * h).astype(np.int64), h - 1)
+    cx = np.minimum(np.floor(u_x * w).astype(np.int64), w - 1)
+    y1 = np.clip(cy - cut_h // 2, 0, h)
+    y2 = np.clip(cy - cut_h // 2 + cut_h, 0, h)
+    x1 = np.clip(cx - cut_w // 2, 0, w)
+    x2 = np.clip(cx - cut_w // 2 + cut_w, 0, w)
+    return y1, y2, x1, x2, (y2 - y1) * (x2 - x1) / (h * w)
+
+
+def _draw(n, mode, mixup_alpha, cutmix_alpha, prob, switch_prob, h, w, generator):
+    """All per-sample random quantities, on the CPU. Every draw is made whatever is used, so
+    a generator's stream does not depend on earlier outcomes."""
+    k = 1 if mode == "batch" else n
+    u = torch.rand(4, k, dtype=torch.float64, generator=generator).numpy()
+    conc = np.repeat([mixup_alpha or 1.0, mixup_alpha or 1.0, cutmix_alpha or 1.0,
+                      cutmix_alpha or 1.0], k).reshape(4, k)  # fmt: skip
+    g = torch._standard_gamma(torch.from_numpy(conc), generator=generator).numpy()
+    tiny = np.finfo(np.float64).tiny
+    lam_m = g[0] / np.maximum(g[0] + g[1], tiny)
+    lam_c = g[2] / np.maximum(g[2] + g[3], tiny)
+    apply = u[0] < prob
+    if mixup_alpha > 0 and cutmix_alpha > 0:
+        use_cut = u[1] < switch_prob
+    else:
+        use_cut = np.full(k, cutmix_alpha > 0)
+    y1, y2, x1, x2, frac = _boxes(lam_c, u[2], u[3], h, w)
+    cut, mix = apply & use_cut, apply & ~use_cut
+    lam = np.where(cut, 1.0 - frac, np.where(mix, lam_m, 1.0))
+    weight = np.where(mix, 1.0 - lam_m, 0.0)  # lerp weight of the partner
+    z = np.zeros_like(y1)
+    boxes = [np.where(cut, t, z) for t in (y1, y2, x1, x2)]  # empty box: no paste
+    rows = np.stack([weight, lam, cut, mix, *boxes]).astype(np.float64)
+    if mode == "pair":  # both members of a pair share every draw
+        idx = np.arange(n)
+        rows = rows[:, np.minimum(idx, n - 1 - idx)]
+    elif mode == "batch":
+        rows = np.repeat(rows, n, axis=1)
+    return rows
 
 
 def _targets(y, num_classes, label_smoothing, dtype) -> torch.Tensor:
@@ -67,31 +121,21 @@ def _targets(y, num_classes, label_smoothing, dtype) -> torch.Tensor:
     return smooth_one_hot(y, num_classes, label_smoothing, dtype=dtype)
 
 
-def _view(v: torch.Tensor, ndim: int) -> torch.Tensor:
-    return v.view(-1, *([1] * (ndim - 1)))
-
-
-def _boxes(lam: torch.Tensor, h: int, w: int, generator) -> tuple[torch.Tensor, ...]:
-    """Per-sample boxes (y1, y2, x1, x2), clipped, and the exact pasted fraction."""
-    n, device = lam.shape[0], lam.device
-    ratio = torch.sqrt(1.0 - lam)
-    cut_h = torch.floor(h * ratio).long()
-    cut_w = torch.floor(w * ratio).long()
-    cy = torch.randint(0, h, (n,), device=device, generator=generator)
-    cx = torch.randint(0, w, (n,), device=device, generator=generator)
-    y1 = (cy - cut_h // 2).clamp(0, h)
-    y2 = (cy - cut_h // 2 + cut_h).clamp(0, h)
-    x1 = (cx - cut_w // 2).clamp(0, w)
-    x2 = (cx - cut_w // 2 + cut_w).clamp(0, w)
-    frac = ((y2 - y1) * (x2 - x1)).double() / (h * w)
-    return y1, y2, x1, x2, frac
+def _to_device(rows: np.ndarray, device: torch.device) -> torch.Tensor:
+    host = torch.from_numpy(rows)
+    if device.type == "cpu":
+        return host
+    # pinned + non_blocking: the copy is queued, the host does not wait for the device
+    pinned = torch.empty(host.shape, dtype=host.dtype, pin_memory=True)
+    pinned.copy_(host)
+    return pinned.to(device, non_blocking=True)
 
 
 def _mix(x, y, *, mixup_alpha, cutmix_alpha, prob, switch_prob, mode, label_smoothing,
          num_classes, inplace, generator):  # fmt: skip
     check_tensor("x", x)
     check_tensor("y", y)
-    check_generator(generator, x.device)
+    _check_cpu_generator(generator)
     if mode not in _MODES:
         raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
     if x.ndim < 1 or y.ndim < 1 or x.shape[0] != y.shape[0]:
@@ -104,80 +148,57 @@ def _mix(x, y, *, mixup_alpha, cutmix_alpha, prob, switch_prob, mode, label_smoo
         raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")
     tdtype = torch.float64 if x.dtype == torch.float64 else torch.float32
     soft = _targets(y, num_classes, label_smoothing, tdtype)
-    b, device = x.shape[0], x.device
-    n = 1 if mode == "batch" else b
-    # All draws happen whatever is used, so the stream of a generator does not depend on
-    # the outcome of earlier draws.
-    u = torch.rand(2, n, device=device, generator=generator, dtype=torch.float64)
-    apply = u[0] < prob
-    use_cut = (u[1] < switch_prob) if (mixup_alpha > 0 and cutmix_alpha > 0) else None
-    if use_cut is None:
-        use_cut = torch.full_like(apply, cutmix_alpha > 0)
-    lam_mix = _beta(mixup_alpha, n, device, generator) if mixup_alpha > 0 else None
+    b = x.shape[0]
     h, w = x.shape[-2:] if x.ndim >= 3 else (1, 1)
-    box = _boxes(_beta(cutmix_alpha, n, device, generator), h, w, generator) if (
-        cutmix_alpha > 0) else None  # fmt: skip
-    if mode == "pair":  # both members of a pair share every draw
-        idx = torch.arange(b, device=device)
-        first = torch.minimum(idx, b - 1 - idx)
-        apply, use_cut = apply[first], use_cut[first]
-        lam_mix = lam_mix[first] if lam_mix is not None else None
-        box = tuple(t[first] for t in box) if box is not None else None
-    cut = apply & use_cut
-    mix = apply & ~use_cut
-    one = torch.ones((), dtype=torch.float64, device=device)
-    lam = torch.where(mix, lam_mix, one) if lam_mix is not None else one.expand(cut.shape)
-    if box is not None:
-        lam = torch.where(cut, 1.0 - box[4], lam)
-    lam = lam.expand(b)
+    rows = _draw(b, mode, mixup_alpha, cutmix_alpha, prob, switch_prob, h, w, generator)
     partner = (lambda t: t.flip(0)) if mode == "pair" else (lambda t: t.roll(1, 0))
+    dev = _to_device(rows, x.device)
+    lam = dev[1]
     tl = lam.to(tdtype).unsqueeze(1)
-    targets = tl * soft + (1.0 - tl) * partner(soft)
-
+    targets = torch.lerp(partner(soft), soft, tl)  # lam * y_i + (1 - lam) * y_j
     if mode == "batch":
-        out = _mix_batch(x, partner, cut, mix, lam_mix, box, inplace)
+        out = _mix_batch(x, partner, rows[:, 0], inplace)
     else:
-        out = _mix_elem(x, partner, lam_mix, mix, cut, box, inplace)
+        out = _mix_elem(x, partner, dev, bool(rows[3].any()), bool(rows[2].any()), inplace)
     return out, targets, lam
 
 
-def _mix_batch(x, partner, cut, mix, lam_mix, box, inplace):
-    """One decision for the whole batch: read it on the host (one sync) and do the cheapest
-    op: a lerp, a copy of one box, or nothing."""
-    zero = torch.zeros(1, dtype=torch.float64, device=x.device)
-    parts = [cut.double(), mix.double(), lam_mix if lam_mix is not None else zero]
-    parts += [t.double() for t in box[:4]] if box is not None else [zero] * 4
-    is_cut, is_mix, lam, y1, y2, x1, x2 = torch.cat(parts).tolist()
+def _mix_batch(x, partner, row, inplace):
+    """One decision for the whole batch, known on the host: a lerp, one box copy, or
+    nothing."""
+    weight, _, is_cut, is_mix, y1, y2, x1, x2 = row.tolist()
     if is_cut:
         y1, y2, x1, x2 = int(y1), int(y2), int(x1), int(x2)
         out = x if inplace else x.clone()
         if y2 > y1 and x2 > x1:
             out[..., y1:y2, x1:x2] = partner(x[..., y1:y2, x1:x2])
         return out
-    if not is_mix or lam == 1.0:
+    if not is_mix or weight == 0.0:
         return x
     xp = partner(x)
-    return x.lerp_(xp, 1.0 - lam) if inplace else torch.lerp(x, xp, 1.0 - lam)
+    return x.lerp_(xp, weight) if inplace else torch.lerp(x, xp, weight)
 
 
-def _mix_elem(x, partner, lam_mix, mix, cut, box, inplace):
-    """Per-sample decisions as masks: ``out = where(box, x_j, lerp(x_i, x_j, 1 - lam))``."""
+def _mix_elem(x, partner, dev, any_mix, any_cut, inplace):
+    """Per-sample decisions as masks: ``out = where(box, x_j, lerp(x_i, x_j, weight))``."""
     xp = partner(x)
     out = x
-    if lam_mix is not None:
-        weight = _view(torch.where(mix, 1.0 - lam_mix, 0.0).to(x.dtype), x.ndim)
+    if any_mix:
+        weight = dev[0].to(x.dtype).view(-1, *([1] * (x.ndim - 1)))
         out = x.lerp_(xp, weight) if inplace else torch.lerp(x, xp, weight)
-    if box is not None:
-        y1, y2, x1, x2 = (t[:, None] for t in box[:4])
+    if any_cut:
         h, w = x.shape[-2:]
-        rows = torch.arange(h, device=x.device)
-        cols = torch.arange(w, device=x.device)
-        inside = ((rows >= y1) & (rows < y2) & cut[:, None])[:, :, None] & (
-            (cols >= x1) & (cols < x2)
-        )[:, None, :]
+        y1, y2, x1, x2 = (t.unsqueeze(1) for t in dev[4:8])
+        rows = torch.arange(h, device=x.device, dtype=dev.dtype)
+        cols = torch.arange(w, device=x.device, dtype=dev.dtype)
+        inside = ((rows >= y1) & (rows < y2)).unsqueeze(2) & ((cols >= x1) & (cols < x2)).unsqueeze(
+            1
+        )
         inside = inside.view(x.shape[0], *([1] * (x.ndim - 3)), h, w)
         target = out if (inplace or out is not x) else torch.empty_like(x)
         out = torch.where(inside, xp, out, out=target)
+    if out is x and not inplace:
+        return x  # nothing was mixed (prob): the input itself, as for p = 0
     return out
 
 

@@ -42,6 +42,10 @@ _BN_MODES = ("both", "first")
 _TINY = 1e-30  # guards 0/0 for an all-zero gradient without biasing the norm
 
 
+def _fits(buf: torch.Tensor | None, p: torch.Tensor) -> bool:
+    return buf is not None and (buf.shape, buf.dtype, buf.device) == (p.shape, p.dtype, p.device)
+
+
 def _global_norm(tensors: list[torch.Tensor]) -> torch.Tensor:
     norms = torch._foreach_norm(tensors)
     dtype = torch.float64 if any(n.dtype == torch.float64 for n in norms) else torch.float32
@@ -157,16 +161,18 @@ class SAM(torch.optim.Optimizer):
         # A GradScaler's scale cancels in g / ||g||: no unscaling needed here.
         inv = 1.0 / _global_norm([tg for tg, _ in scaled.values()]).clamp_min(_TINY)
         if self.look_alpha > 0:
-            self._g = {p: p.grad.clone() for p in scaled}
+            # keep the gradient tensors themselves: zero_grad(set_to_none) below detaches them
+            # from the parameters, and the second backward allocates new ones
+            self._g = {p: p.grad if zero_grad else p.grad.clone() for p in scaled}
+        # save w: one foreach copy into persistent buffers (allocated on first use)
+        stale = [p for p in scaled if not _fits(self._backup.get(p), p)]
+        for p in stale:
+            self._backup[p] = torch.empty_like(p)
+        params = list(scaled)
+        torch._foreach_copy_([self._backup[p] for p in params], params)
         for group, ps in groups:
             if not ps:
                 continue
-            for p in ps:
-                buf = self._backup.get(p)
-                if buf is None or buf.shape != p.shape or buf.dtype != p.dtype:
-                    self._backup[p] = p.detach().clone()
-                else:
-                    buf.copy_(p)
             es = torch._foreach_mul([scaled[p][0] for p in ps], inv * group["rho"])
             if group["adaptive"]:
                 torch._foreach_mul_(es, [scaled[p][1] for p in ps])

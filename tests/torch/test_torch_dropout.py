@@ -259,3 +259,23 @@ def test_dropconnect_lstm_hidden_weights():
     assert torch.equal(dc(x)[0], lstm(x)[0])
     with pytest.raises(ValueError, match="names"):
         rt.DropConnect(lstm, 0.5, names=("nope",))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_drop_path_fused_residual(dtype):
+    branch = positive((32, 5, 4), dtype).requires_grad_(True)
+    res = positive((32, 5, 4), torch.float32).requires_grad_(True)
+    out = rt.drop_path(branch, 0.3, residual=res, generator=gen(6))
+    ref = res + rt.drop_path(branch.float(), 0.3, generator=gen(6))
+    assert out.dtype == torch.float32
+    assert torch.allclose(out, ref, rtol=1e-6)
+    dropped = (out == res).all(2).all(1)
+    assert dropped.any() and (~dropped).any()
+    g_branch, g_res = torch.autograd.grad(out.sum(), (branch, res))
+    assert torch.equal(g_res, torch.ones_like(res))
+    expected = torch.where(dropped.view(-1, 1, 1), 0.0, 1 / 0.7).expand_as(g_branch).to(dtype)
+    assert torch.allclose(g_branch.float(), expected.float(), rtol=1e-2)
+    # off: plain sum
+    assert torch.equal(rt.drop_path(branch, 0.3, False, residual=res), res + branch)
+    mod = rt.DropPath(0.3)
+    assert mod(branch, res).shape == res.shape

@@ -139,3 +139,33 @@ def test_module_and_autocast():
         loss = mod(lin(logits), y)
     assert torch.isfinite(loss)
     loss.backward()
+
+
+def test_deferred_gpu_label_check_raises_at_a_later_call(monkeypatch):
+    # on CUDA the range check is read back without waiting; simulate its pending event
+    from reglab.torch import _checks
+
+    class Event:
+        def __init__(self):
+            self.done = False
+
+        def query(self):
+            return self.done
+
+        def synchronize(self):
+            self.done = True
+
+    event = Event()
+    pending = [(event, torch.tensor([0, 7]), 5, "y holds label {}, outside [0, 5)")]
+    monkeypatch.setattr(_checks, "_PENDING", pending)
+    _checks.flush_label_checks()  # not finished on the device: nothing yet
+    assert len(_checks._PENDING) == 1
+    event.done = True
+    logits, y = data()
+    with pytest.raises(ValueError, match="y holds label 7.*earlier call"):
+        rt.label_smoothing_cross_entropy(logits, y, 0.1)  # any later call reports it
+    assert _checks._PENDING == []
+    ok = [(Event(), torch.tensor([0, 4]), 5, "unused {}")]
+    monkeypatch.setattr(_checks, "_PENDING", ok)
+    _checks.flush_label_checks(wait=True)
+    assert _checks._PENDING == []
