@@ -289,17 +289,44 @@ def drop_path(
 
 
 def _fused_residual(residual, x, shape, keep, scale_by_keep, generator):
-    """``residual + x * m / keep`` in one ``addcmul`` (computed in the wider dtype).
-
-    Plain torch ops only: in an eager training step the CPU time of each call matters as
-    much as its GPU time (a Python autograd.Function here measured slower on an H200)."""
+    """``residual + x * m / keep`` in one ``addcmul`` (computed in the wider dtype)."""
     if generator is not None:
         check_generator(generator, x.device)
     dtype = torch.promote_types(torch.promote_types(residual.dtype, x.dtype), torch.float32)
     m = torch.empty(shape, device=x.device, dtype=dtype).bernoulli_(keep, generator=generator)
     if scale_by_keep:
         m.div_(keep)
-    return torch.addcmul(residual, x, m)
+    return _AddScaled.apply(residual, x, m)
+
+
+class _AddScaled(torch.autograd.Function):
+    """``y = r + x * m`` in one kernel each way: forward one ``addcmul``, backward one
+    multiply written straight in ``x``'s dtype (autograd's own addcmul backward multiplies
+    in float32 and then casts, and autocast would first copy a bfloat16 ``x`` to float32:
+    two extra passes over the activations, measured +2% of a ViT-S step on an H200)."""
+
+    @staticmethod
+    def forward(ctx, r, x, m):
+        ctx.save_for_backward(m)
+        ctx.x_dtype, ctx.r_dtype = x.dtype, r.dtype
+        device = x.device.type
+        if not torch.is_autocast_enabled(device):
+            return torch.addcmul(r, x, m)
+        # addcmul mixes dtypes itself; switch autocast off around it (cheaper than a
+        # context manager, this runs once per block per step)
+        torch.set_autocast_enabled(device, False)
+        try:
+            return torch.addcmul(r, x, m)
+        finally:
+            torch.set_autocast_enabled(device, True)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (m,) = ctx.saved_tensors
+        grad_r = grad if grad.dtype == ctx.r_dtype else grad.to(ctx.r_dtype)
+        if torch.is_grad_enabled():  # double backward: stay differentiable
+            return grad_r, (grad * m).to(ctx.x_dtype), None
+        return grad_r, torch.mul(grad, m, out=torch.empty_like(grad, dtype=ctx.x_dtype)), None
 
 
 def drop_path_rates(depth: int, max_rate: float, *, schedule: str = "linspace") -> list[float]:

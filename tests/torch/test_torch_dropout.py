@@ -279,3 +279,16 @@ def test_drop_path_fused_residual(dtype):
     assert torch.equal(rt.drop_path(branch, 0.3, False, residual=res), res + branch)
     mod = rt.DropPath(0.3)
     assert mod(branch, res).shape == res.shape
+
+
+def test_drop_path_fused_residual_under_autocast_restores_state():
+    lin = nn.Linear(4, 4)
+    res = torch.randn(16, 4)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        branch = lin(res)
+        assert branch.dtype == torch.bfloat16
+        out = rt.drop_path(branch, 0.5, residual=res, generator=gen(1))
+        assert torch.is_autocast_enabled("cpu")  # switched back on
+    assert out.dtype == torch.float32
+    out.sum().backward()
+    assert lin.weight.grad is not None
