@@ -42,9 +42,11 @@ _CONFIG = (
 )
 
 
-def _real(name: str, value: object, *, allow_none: bool = False) -> float | None:
-    if value is None and allow_none:
-        return None
+def _optional_real(name: str, value: object) -> float | None:
+    return None if value is None else _real(name, value)
+
+
+def _real(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"{name} must be a real number, got {value!r}")
     value = float(value)
@@ -125,11 +127,9 @@ class EarlyStopping:
                 raise ValueError(f"{name} must be an int >= 0, got {value!r}")
         self.patience = patience
         self.start_from_epoch = start_from_epoch
-        self.baseline = _real("baseline", baseline, allow_none=True)
-        self.stopping_threshold = _real("stopping_threshold", stopping_threshold, allow_none=True)
-        self.divergence_threshold = _real(
-            "divergence_threshold", divergence_threshold, allow_none=True
-        )
+        self.baseline = _optional_real("baseline", baseline)
+        self.stopping_threshold = _optional_real("stopping_threshold", stopping_threshold)
+        self.divergence_threshold = _optional_real("divergence_threshold", divergence_threshold)
         self.check_finite = bool(check_finite)
         if on_improvement is not None and not callable(on_improvement):
             raise TypeError(f"on_improvement must be callable, got {on_improvement!r}")
@@ -138,7 +138,7 @@ class EarlyStopping:
 
     def reset(self) -> None:
         """Forget the history (configuration kept)."""
-        self.best = self.baseline
+        self.best: float | None = self.baseline
         self.best_epoch: int | None = None
         self.wait = 0
         self.n_checks = 0
