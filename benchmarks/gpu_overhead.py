@@ -243,14 +243,14 @@ def check(device):
     g = torch.Generator(device=device).manual_seed(0)
     x = torch.rand(64, 3, 32, 32, device=device, generator=g) + 1
     y = torch.randint(0, 10, (64,), device=device, generator=g)
-    # CUDA divides by a Python scalar as a multiplication by its reciprocal; the reference
-    # is the true quotient x / fl32(keep), a division by a 0-d device tensor
+    # dropout: torch's own x / 0.7 (on CUDA a multiplication by the float32 reciprocal);
+    # drop_path divides by a tensor: the true quotient x / fl32(keep)
     keep = torch.tensor(0.7, device=device)
     for dtype in (torch.float32, torch.bfloat16):
         xd = x.to(dtype)
         out = rt.dropout(xd, 0.3, generator=g)
         kept = out != 0
-        assert torch.equal(out[kept], (xd.float() / keep).to(dtype)[kept]), "dropout kept values"
+        assert torch.equal(out[kept], xd.div(0.7)[kept]), "dropout kept values"
         out = rt.drop_path(xd, 0.3, generator=g)
         kept = out != 0
         assert torch.equal(out[kept], (xd.float() / keep).to(dtype)[kept]), "drop_path kept values"

@@ -114,7 +114,9 @@ def dropout(
     Returns
     -------
     Tensor
-        Kept entries equal ``x / (1 - p)`` exactly, dropped ones are 0, so ``E[y] = x``
+        Kept entries equal ``x / (1 - p)`` exactly as torch computes it on that device (a
+        true division on the CPU, a multiplication by the float32 reciprocal on CUDA),
+        dropped ones are 0, so ``E[y] = x``
         (Srivastava et al., 2014, "Dropout: a simple way to prevent neural networks from
         overfitting", JMLR).
     """
@@ -126,7 +128,14 @@ def dropout(
     if p == 1.0:
         return x.zero_() if inplace else torch.zeros_like(x)
     keep = 1.0 - p
-    return _apply(x, _divisor(x, x.shape, keep, generator), inplace)
+    # Elementwise: a 1-byte mask and two passes (multiply, divide) move less memory than a
+    # float32 divisor of x's size; (x * m) / keep is exactly torch's x / (1 - p).
+    if generator is not None:
+        check_generator(generator, x.device)
+    mask = torch.empty_like(x, dtype=torch.bool).bernoulli_(keep, generator=generator)
+    if inplace:
+        return x.mul_(mask).div_(keep)
+    return x.mul(mask).div_(keep)
 
 
 def _layout_mask_shape(x: torch.Tensor, layout: str) -> list[int]:
