@@ -5,40 +5,58 @@ Everything here is seeded explicitly: layers are (re-)initialised from a
 its masks from one, so a claim's ``run(params, seed)`` depends on ``seed`` alone and never on
 torch's global RNG. The networks are tiny on purpose (the whole lab shares two CPU cores).
 
-torch is imported at module level: import this module only inside a claim's ``run`` /
-``verdict`` (the registry must not import torch).
+The registry imports every module under :mod:`reglab.lab.claims` and must not import torch,
+so torch is imported inside the functions only; :class:`SeededDropout` is created on first
+access (module ``__getattr__``, PEP 562).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
 
-from reglab.torch import Dropout, dropout
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 
 def generator(seed: int) -> torch.Generator:
     """A CPU :class:`torch.Generator` seeded with ``seed`` (any non-negative int)."""
+    import torch
+
     return torch.Generator().manual_seed(int(seed) % (2**63))
 
 
-class SeededDropout(Dropout):
-    """:class:`reglab.torch.Dropout` drawing its masks from an explicit generator.
+@functools.cache
+def _seeded_dropout_class():
+    from reglab.torch import Dropout, dropout
 
-    A subclass, so :func:`reglab.torch.mc_predict` and :func:`reglab.torch.mc_dropout`
-    recognise it as a dropout module.
-    """
+    class SeededDropout(Dropout):
+        """:class:`reglab.torch.Dropout` drawing its masks from an explicit generator.
 
-    def __init__(self, p: float, gen: torch.Generator) -> None:
-        super().__init__(p)
-        self.gen = gen
+        A subclass, so :func:`reglab.torch.mc_predict` and :func:`reglab.torch.mc_dropout`
+        recognise it as a dropout module.
+        """
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return dropout(x, self.p, self.training, generator=self.gen)
+        def __init__(self, p: float, gen: torch.Generator) -> None:
+            super().__init__(p)
+            self.gen = gen
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return dropout(x, self.p, self.training, generator=self.gen)
+
+    SeededDropout.__module__ = __name__
+    return SeededDropout
+
+
+def __getattr__(name: str):
+    if name == "SeededDropout":
+        return _seeded_dropout_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def init_(model: nn.Module, gen: torch.Generator) -> nn.Module:
@@ -48,6 +66,9 @@ def init_(model: nn.Module, gen: torch.Generator) -> nn.Module:
     for weights and biases alike; drawing it from ``gen`` makes the network a function of the
     seed only.
     """
+    import torch
+    from torch import nn
+
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, nn.Linear | nn.modules.conv._ConvNd):
@@ -64,14 +85,21 @@ def mlp(
     gen: torch.Generator,
     *,
     p: float = 0.0,
-    activation: type[nn.Module] = nn.ReLU,
-    dtype: torch.dtype = torch.float32,
+    activation: type[nn.Module] | None = None,
+    dtype: torch.dtype | None = None,
 ) -> nn.Sequential:
     """``Linear -> activation [-> SeededDropout(p)] -> ... -> Linear`` for ``sizes``.
 
     Dropout (when ``p > 0``) follows every hidden activation, i.e. it acts on the input of
-    every Linear layer but the first.
+    every Linear layer but the first. ``activation`` defaults to ``nn.ReLU``, ``dtype`` to
+    float32.
     """
+    import torch
+    from torch import nn
+
+    activation = nn.ReLU if activation is None else activation
+    dtype = torch.float32 if dtype is None else dtype
+    SeededDropout = _seeded_dropout_class()
     if len(sizes) < 2:
         raise ValueError(f"sizes must list at least input and output widths, got {sizes!r}")
     layers: list[nn.Module] = []
@@ -84,12 +112,16 @@ def mlp(
     return init_(nn.Sequential(*layers), gen)
 
 
-def digits(seed: int, n_train: int, *, dtype: torch.dtype = torch.float32):
+def digits(seed: int, n_train: int, *, dtype: torch.dtype | None = None):
     """scikit-learn's 8x8 digits, split at random by ``seed`` and standardised on the train part.
 
-    Returns ``(X_train, y_train, X_test, y_test)`` as tensors (all remaining rows are test).
+    Returns ``(X_train, y_train, X_test, y_test)`` as tensors (all remaining rows are test),
+    features in ``dtype`` (default float32).
     """
+    import torch
     from sklearn.datasets import load_digits
+
+    dtype = torch.float32 if dtype is None else dtype
 
     X, y = load_digits(return_X_y=True)
     if not 0 < n_train < len(y):
@@ -121,6 +153,9 @@ def train_classifier(
     ``batch_size=None`` is full batch. Leaves the model in training mode. Returns the mean
     minibatch loss of every epoch.
     """
+    import torch
+    from torch import nn
+
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     n = len(y)
     bs = n if batch_size is None else int(batch_size)
@@ -140,11 +175,13 @@ def train_classifier(
     return history
 
 
-@torch.no_grad()
 def error_rate(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
     """Misclassification rate of ``model`` in evaluation mode (its mode is restored)."""
+    import torch
+
     was = model.training
     model.eval()
-    err = float((model(X).argmax(dim=1) != y).double().mean())
+    with torch.no_grad():
+        err = float((model(X).argmax(dim=1) != y).double().mean())
     model.train(was)
     return err
