@@ -135,6 +135,10 @@ class Claim:
         Default number of repetitions (seeds) per grid point.
     interview : str
         A strong interview answer, in our words, that the evidence supports.
+    known_failure : str
+        Empty, or why the honest verdict on this claim is FAIL (its smoke grid included):
+        the claim as the deep dive states it does not hold in the experiment. The smoke test
+        then requires FAIL, so the failure stays visible instead of being tuned away.
     section : str
         The deep dive's section the claim comes from.
     """
@@ -148,6 +152,7 @@ class Claim:
     smoke_seeds: ClassVar[int] = 1
     interview: ClassVar[str] = ""
     section: ClassVar[str] = ""
+    known_failure: ClassVar[str] = ""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -5,8 +5,10 @@ Tables
 ``meta``      schema tag and version (a file without it is not ours and is never written).
 ``sessions``  one row per ``reglab run``: reglab and package versions, git SHA, machine,
               start and end time, the command line.
-``runs``      one row per (claim, params, seed): status ``ok`` or ``error`` (with traceback).
-``metrics``   one row per (claim, params, seed, metric): scalar ``value`` or ``value_json``.
+``runs``      one row per (claim, params, seed, grid): status ``ok`` or ``error`` (with
+              traceback). Smoke and default grids are kept apart, so a point that both share
+              is stored once for each and neither grid's verdict misses it.
+``metrics``   one row per (claim, params, seed, grid, metric): ``value`` or ``value_json``.
 ``verdicts``  the last verdict computed per claim (for ``reglab list``; the report recomputes).
 
 Each finished run is written in one transaction, so a SIGKILL loses at most the runs in
@@ -32,7 +34,7 @@ from typing import Any
 from reglab.lab.claim import Metrics, Params, Rows, RunRow
 
 SCHEMA_TAG = "reglab-results"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_STORE = Path("lab-results") / "reglab.sqlite"
 
 _DDL = """
@@ -47,11 +49,11 @@ CREATE TABLE IF NOT EXISTS runs (
     claim_id TEXT NOT NULL, params TEXT NOT NULL, seed INTEGER NOT NULL,
     repetition INTEGER NOT NULL, grid TEXT NOT NULL, status TEXT NOT NULL,
     error TEXT, session_id INTEGER, started_at REAL, finished_at REAL,
-    UNIQUE (claim_id, params, seed)
+    UNIQUE (claim_id, params, seed, grid)
 );
 CREATE TABLE IF NOT EXISTS metrics (
     run_id INTEGER NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
-    claim_id TEXT NOT NULL, params TEXT NOT NULL, seed INTEGER NOT NULL,
+    claim_id TEXT NOT NULL, params TEXT NOT NULL, seed INTEGER NOT NULL, grid TEXT NOT NULL,
     metric TEXT NOT NULL, value REAL, value_json TEXT,
     PRIMARY KEY (run_id, metric)
 );
@@ -143,10 +145,10 @@ class ResultStore:
             con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=60.0)
             try:
                 tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
-                tag = None
+                tag = version = None
                 if "meta" in tables:
-                    row = con.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-                    tag = row[0] if row else None
+                    meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+                    tag, version = meta.get("schema"), meta.get("version")
             finally:
                 con.close()
         except sqlite3.DatabaseError as exc:
@@ -155,6 +157,11 @@ class ResultStore:
             raise StoreError(
                 f"{where} is an SQLite database that reglab did not create "
                 f"(tables: {sorted(tables) or 'none'}); not touched. Pass another --store path."
+            )
+        if version != str(SCHEMA_VERSION):
+            raise StoreError(
+                f"{where} was written by another reglab version (store schema {version}, this "
+                f"reglab reads schema {SCHEMA_VERSION}); not touched. Pass another --store path."
             )
 
     # -- sessions -----------------------------------------------------------------------
@@ -193,11 +200,12 @@ class ResultStore:
         return out
 
     # -- runs ---------------------------------------------------------------------------
-    def done_keys(self, claim_id: str) -> set[tuple[str, int]]:
-        """(params JSON, seed) of the runs of ``claim_id`` already stored successfully."""
+    def done_keys(self, claim_id: str, grid: str) -> set[tuple[str, int]]:
+        """(params JSON, seed) of the runs of ``claim_id`` on ``grid`` stored successfully."""
         with self._connect() as con:
             rows = con.execute(
-                "SELECT params, seed FROM runs WHERE claim_id=? AND status='ok'", (claim_id,)
+                "SELECT params, seed FROM runs WHERE claim_id=? AND grid=? AND status='ok'",
+                (claim_id, grid),
             ).fetchall()
         return {(p, int(s)) for p, s in rows}
 
@@ -208,8 +216,8 @@ class ResultStore:
         status = "ok" if rec.error is None else "error"
         with self._transaction() as con:
             con.execute(
-                "DELETE FROM runs WHERE claim_id=? AND params=? AND seed=?",
-                (rec.claim_id, params, rec.seed),
+                "DELETE FROM runs WHERE claim_id=? AND params=? AND seed=? AND grid=?",
+                (rec.claim_id, params, rec.seed, rec.grid),
             )
             cur = con.execute(
                 "INSERT INTO runs (claim_id, params, seed, repetition, grid, status, error,"
@@ -229,9 +237,12 @@ class ResultStore:
             )
             run_id = cur.lastrowid
             con.executemany(
-                "INSERT INTO metrics (run_id, claim_id, params, seed, metric, value, value_json)"
-                " VALUES (?,?,?,?,?,?,?)",
-                [(run_id, rec.claim_id, params, rec.seed, m, v, j) for m, v, j in metric_rows],
+                "INSERT INTO metrics (run_id, claim_id, params, seed, grid, metric, value,"
+                " value_json) VALUES (?,?,?,?,?,?,?,?)",
+                [
+                    (run_id, rec.claim_id, params, rec.seed, rec.grid, m, v, j)
+                    for m, v, j in metric_rows
+                ],
             )
 
     def delete_claim_runs(self, claim_id: str, grid: str | None = None) -> None:
@@ -313,12 +324,12 @@ class ResultStore:
             "session_id": session,
         }
 
-    def all_metric_rows(self) -> list[tuple[str, str, int, str, float | None, str | None]]:
-        """Every (claim, params, seed, metric, value, value_json) row, in a stable order."""
+    def all_metric_rows(self) -> list[tuple[str, str, int, str, str, float | None, str | None]]:
+        """Every (claim, params, seed, grid, metric, value, value_json) row, stably ordered."""
         with self._connect() as con:
             return con.execute(
-                "SELECT claim_id, params, seed, metric, value, value_json FROM metrics"
-                " ORDER BY claim_id, params, seed, metric"
+                "SELECT claim_id, params, seed, grid, metric, value, value_json FROM metrics"
+                " ORDER BY claim_id, params, seed, grid, metric"
             ).fetchall()
 
     # -- verdicts -----------------------------------------------------------------------

@@ -158,7 +158,7 @@ def run_claims(
     if force:
         for claim in claims:
             store.delete_claim_runs(claim.id, grid)
-    done = {c.id: store.done_keys(c.id) for c in claims}
+    done = {c.id: store.done_keys(c.id, grid) for c in claims}
     pending = [t for t in tasks if (canonical_params(t.params), t.seed) not in done[t.claim_id]]
     report.skipped = len(tasks) - len(pending)
     if on_start is not None:

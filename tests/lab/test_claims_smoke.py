@@ -32,6 +32,10 @@ def test_claim_smoke_grid_and_verdict(claim_id, tmp_path):
     assert isinstance(verdict, Verdict)
     assert verdict.figure is not None, "every claim draws a figure"
     assert verdict.evidence.strip()
-    assert verdict.passed, f"smoke verdict failed:\n{verdict.evidence}"
+    if claim.known_failure:
+        # an honest, documented FAIL: it must keep failing until the claim is revisited
+        assert not verdict.passed, f"known failure now passes:\n{verdict.evidence}"
+    else:
+        assert verdict.passed, f"smoke verdict failed:\n{verdict.evidence}"
     # the smoke grid must stay a smoke grid (seconds); generous for a loaded CI machine
     assert elapsed < 60, f"smoke grid took {elapsed:.1f} s"

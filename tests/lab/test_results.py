@@ -27,7 +27,7 @@ def test_round_trip_of_scalar_and_list_metrics(store):
 def test_one_metric_row_per_claim_params_seed_metric(store):
     store.record(_rec(metrics={"x": 1.0, "y": 2.0}))
     store.record(_rec(metrics={"x": 3.0}))  # the same run again replaces, never duplicates
-    assert [(r[3], r[4]) for r in store.all_metric_rows()] == [("x", 3.0)]
+    assert [(r[4], r[5]) for r in store.all_metric_rows()] == [("x", 3.0)]
 
 
 def test_error_rows_keep_the_traceback(store):
@@ -35,7 +35,7 @@ def test_error_rows_keep_the_traceback(store):
     assert store.rows("c") == [] or len(store.rows("c")) == 0
     (err,) = store.errors("c")
     assert "RuntimeError: boom" in err["error"]
-    assert store.done_keys("c") == set()  # a failed run is retried on resume
+    assert store.done_keys("c", "default") == set()  # a failed run is retried on resume
 
 
 def test_foreign_sqlite_file_is_refused_and_untouched(tmp_path):
@@ -55,6 +55,19 @@ def test_unreadable_file_is_refused_and_untouched(tmp_path):
     path.write_text("this is not a database\n" * 100)
     before = path.read_bytes()
     with pytest.raises(StoreError, match=r"not a readable SQLite file"):
+        ResultStore(path)
+    assert path.read_bytes() == before
+
+
+def test_store_of_another_schema_version_is_refused_and_untouched(tmp_path):
+    path = tmp_path / "old.sqlite"
+    ResultStore(path)
+    con = sqlite3.connect(path)
+    con.execute("UPDATE meta SET value='1' WHERE key='version'")
+    con.commit()
+    con.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match=r"store schema 1, this reglab reads schema 2"):
         ResultStore(path)
     assert path.read_bytes() == before
 

@@ -58,3 +58,13 @@ def test_parallel_jobs_equal_a_serial_run(tmp_path):
 def test_bad_jobs_is_refused(store):
     with pytest.raises(ValueError, match=r"jobs=0 must be a positive integer"):
         run_claims(["l2-conditioning"], store=store, jobs=0)
+
+
+def test_smoke_and_default_grids_sharing_a_point_each_keep_all_their_runs(toy_claims, store):
+    # test-toy's smoke point a=1 (with the same seeds) is also in its default grid
+    run_claims(["test-toy"], store=store, smoke=True)
+    assert len(store.rows("test-toy")) == 1
+    report = run_claims(["test-toy"], store=store)
+    assert report.skipped == 0 and report.done == 6
+    assert len(store.rows("test-toy")) == 6  # the shared point is not lost to the smoke grid
+    assert len(store.rows("test-toy", grid="smoke")) == 1

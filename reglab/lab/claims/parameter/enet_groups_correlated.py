@@ -22,9 +22,14 @@ design: mean imbalance ``|w1 - w2| / (|w1| + |w2|)`` <= 0.2 ("similar": the larg
 most 1.5 times the smaller), at most half the lasso's imbalance, and both twins non-zero in
 >= 90% of the (resample, pair) cells where either is. In every design the grouping bound must
 hold (ratio <= 1 + 1e-6; the solves are certified to a relative gap of 1e-10). Pairs at
-rho = 0.9 are reported (the bound is looser there) but not required to be similar. The smoke
-grid runs only the synthetic near-duplicates: on breast_cancer the default grid's honest
-result is that the twins are kept but not given similar weights (see the evidence).
+rho = 0.9 are reported (the bound is looser there) but not required to be similar.
+
+Honest result: FAIL. On synthetic exchangeable twins the elastic net groups them (imbalance
+about 0.04 against the lasso's 0.65, both kept in every fit), but on breast_cancer's
+near-duplicate pairs (e.g. worst radius / worst perimeter, part of a larger cluster of size
+features, so not interchangeable) the default l1_ratio = 0.5 keeps both in most fits yet
+weights them unequally (imbalance about 0.56 > 0.2). The thresholds were fixed before the
+runs and are not moved; ``known_failure`` records this so the smoke test expects the FAIL.
 """
 
 from __future__ import annotations
@@ -62,7 +67,11 @@ class ENetGroupsCorrelated(Claim):
         "but can still weight them quite differently, so lower l1_ratio if grouping matters."
     )
     grid = GRID
-    smoke = [{"design": "synthetic", "rho": 0.99}]
+    smoke = [{"design": "synthetic", "rho": 0.99}, {"design": "breast_cancer"}]
+    known_failure = (
+        "on breast_cancer's near-duplicate pairs the elastic net (l1_ratio 0.5) keeps both "
+        "features but with unequal weights: they are not exchangeable twins"
+    )
     seeds = 3
     smoke_seeds = 1
 
