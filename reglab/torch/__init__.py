@@ -4,20 +4,20 @@ Function + ``nn.Module`` pairs, ``torch.optim`` wrappers, explicit randomness
 (``generator=`` on every stochastic function), ``p = 0`` and eval mode returning the input
 itself, dtype/device/memory format preserved. Modules follow the seed's kinds: penalties on
 parameters (:mod:`.penalties`), function penalties (:mod:`.function`), SAM (:mod:`.sam`),
-perturbations (:mod:`.dropout`, :mod:`.mixing`, :mod:`.noise`), targets (:mod:`.targets`)
+perturbations (:mod:`.dropout`, :mod:`.drop_path`, :mod:`.mc_dropout`, :mod:`.mixing`,
+:mod:`.noise`), targets (:mod:`.targets`)
 and training (:mod:`.best_weights`; the early-stopping rule is :class:`reglab.EarlyStopping`).
 """
 
+from reglab.torch._checks import flush_label_checks
 from reglab.torch.best_weights import BestWeights
+from reglab.torch.drop_path import DropPath, drop_path, drop_path_rates
 from reglab.torch.dropout import (
     ChannelDropout,
     DropConnect,
     Dropout,
-    DropPath,
     LockedDropout,
     channel_dropout,
-    drop_path,
-    drop_path_rates,
     dropout,
     locked_dropout,
 )
@@ -68,6 +68,7 @@ __all__ = [
     "drop_path",
     "drop_path_rates",
     "dropout",
+    "flush_label_checks",
     "gaussian_noise",
     "gradient_noise_std",
     "jacobian_penalty",

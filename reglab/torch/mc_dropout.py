@@ -14,7 +14,8 @@ import torch
 from torch import nn
 
 from reglab.torch._checks import check_positive_int
-from reglab.torch.dropout import ChannelDropout, DropConnect, Dropout, DropPath, LockedDropout
+from reglab.torch.drop_path import DropPath
+from reglab.torch.dropout import ChannelDropout, DropConnect, Dropout, LockedDropout
 
 __all__ = ["STOCHASTIC_MODULES", "mc_dropout", "mc_predict"]
 

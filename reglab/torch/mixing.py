@@ -232,7 +232,8 @@ def mixup(
     inplace : bool
         Write the mixed batch into ``x``.
     generator : torch.Generator, optional
-        On ``x``'s device.
+        A CPU generator: the per-sample draws are made on the CPU, whatever ``x``'s device
+        (None: torch's default CPU generator).
     return_lam : bool
         Also return the per-sample ``lam`` (float64, shape ``(B,)``).
 
