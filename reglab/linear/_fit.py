@@ -22,6 +22,11 @@ def prepare(X, y, datafit, *, sample_weight=None, fit_intercept=True, n_classes=
         # zero-weight rows do not enter the objective: drop them so every solver agrees
         keep = sw > 0
         X, y, sw = X[keep], y[keep], sw[keep]
+    if not isinstance(datafit, Quadratic) and np.unique(y).size < 2:
+        raise ValueError(
+            "y has a single class among the samples with positive sample_weight: got 1 class, "
+            "a classifier needs at least two"
+        )
     Xf = X.astype(np.float64) if X.dtype != np.float64 else X
     return make_problem(
         Xf,

@@ -16,10 +16,12 @@ import numbers
 import numpy as np
 from scipy.special import expit, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from reglab.linear._fit import encode_binary, prepare, resolve_solver, unscale
-from reglab.linear._validation import check_l1_ratio, check_scalar_nonneg
+from reglab.linear._validation import check_l1_ratio, check_sample_weight, check_scalar_nonneg
 from reglab.linear.datafits import Logistic, Multinomial, Quadratic
 from reglab.linear.penalties import L1, L1L2, L2
 
@@ -247,11 +249,13 @@ class Lasso(ElasticNet):
 
 class _ClassifierBase(ClassifierMixin, BaseEstimator):
     def _encode(self, y):
+        check_classification_targets(y)
         y = np.asarray(y)
         self.classes_ = np.unique(y)
         if self.classes_.size < 2:
             raise ValueError(
-                f"y has a single class ({self.classes_[0]!r}); this classifier needs at least two"
+                f"y has a single class ({self.classes_[0]!r}): got 1 class, this classifier "
+                "needs at least two"
             )
         if self.classes_.size == 2:
             return Logistic(), encode_binary(y)[1], 1
@@ -380,6 +384,7 @@ class LogisticRegression(_ClassifierBase):
         """Fit the model; returns ``self``."""
         X, y = validate_data(self, X, y, accept_sparse=_SPARSE, dtype=_DTYPES)
         C = check_scalar_nonneg(self.C, "C", allow_zero=False)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0], np.float64)
         sw_sum = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
         alpha = 1.0 / (C * sw_sum) if sw_sum > 0 else 1.0
         penalty = self._make_penalty(alpha)
@@ -448,7 +453,7 @@ class GeneralizedLinearEstimator(RegressorMixin, BaseEstimator):
         fit_intercept = _check_bool(self.fit_intercept, "fit_intercept")
         if self._is_classifier():
             X, y = validate_data(self, X, y, accept_sparse=_SPARSE, dtype=_DTYPES)
-            clf = _ClassifierBase()
+            clf = LogisticRegression()
             clf.warm_start = self.warm_start
             if getattr(self, "coef_", None) is not None:
                 clf.coef_, clf.intercept_ = self.coef_, self.intercept_
@@ -474,14 +479,16 @@ class GeneralizedLinearEstimator(RegressorMixin, BaseEstimator):
 
     def _delegate(self):
         check_is_fitted(self)
-        clf = _ClassifierBase()
+        clf = LogisticRegression()
         clf.__dict__.update({k: v for k, v in self.__dict__.items() if k.endswith("_")})
         return clf
 
+    @available_if(lambda self: self._is_classifier())
     def decision_function(self, X):
         """Linear scores (classification datafits)."""
         return self._delegate().decision_function(X)
 
+    @available_if(lambda self: self._is_classifier())
     def predict_proba(self, X):
         """Class probabilities (classification datafits)."""
         return self._delegate().predict_proba(X)

@@ -115,7 +115,7 @@ class CoordinateDescent(Solver):
         a, b = penalty.separable_coefficients(p)
         norms = problem.col_sq_norms()
         L = norms / n
-        tol_abs = self.tol * problem.value_scale()
+        tol_abs = max(self.tol * problem.value_scale(), 1e-15)
         if problem.is_sparse:
             mode = 1
             data, indices, indptr = X.data.astype(np.float64), X.indices, X.indptr
@@ -190,7 +190,7 @@ class CoordinateDescent(Solver):
         G, q, yy = problem._cache["gram"]
         w, _ = init_coef(problem, w0, None)
         a, b = penalty.separable_coefficients(p)
-        tol_abs = self.tol * problem.value_scale()
+        tol_abs = max(self.tol * problem.value_scale(), 1e-15)
         h = q - G @ w
         ws_all = np.arange(p, dtype=np.int32)
         unpen = ~penalty.is_penalized(p)
@@ -223,7 +223,7 @@ class CoordinateDescent(Solver):
         w, b = init_coef(problem, w0, b0)
         a, bq = penalty.separable_coefficients(p)
         norms = problem.col_sq_norms()
-        tol_abs = self.tol * problem.value_scale()
+        tol_abs = max(self.tol * problem.value_scale(), 1e-15)
         if problem.is_sparse:
             mode, Xd = 1, _EMPTY_2D
             data, indices, indptr = X.data.astype(np.float64), X.indices, X.indptr
@@ -274,6 +274,7 @@ class CoordinateDescent(Solver):
             # backtracking line search on the full objective (Armijo, sigma = 0.01)
             pen0 = penalty.value(w)
             f0 = df.value(y, z, sw) + pen0
+            q += db[0]
             decrease = g @ q + penalty.value(w + delta) - pen0
             t = 1.0
             for _ in range(30):

@@ -53,7 +53,7 @@ class _FirstOrder(Solver):
             np.max(penalty.alpha * (1 - penalty._rho) * penalty._c((problem.n_features,)))
         )
         step0 = 1.0 / L if self.step is None else self.step
-        tol_abs = self.tol * problem.value_scale()
+        tol_abs = max(self.tol * problem.value_scale(), 1e-15)
         w, b = init_coef(problem, w0, b0)
         hist = [w.copy()] if self.keep_history else None
         best = (np.inf, w.copy(), b)

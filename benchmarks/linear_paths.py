@@ -1,0 +1,328 @@
+"""Lasso / elastic-net / L1-logistic paths: reglab against scikit-learn, skglm, celer, glum.
+
+Every solver fits a 100-alpha path from alpha_max down to 1e-3 alpha_max (warm starts along
+the path for the peers that take them).  Its tolerance is tightened (1e-4, 1e-6, ... 1e-14)
+until its relative suboptimality (P - P*) / P* is <= 1e-6 at every alpha, P* being the best
+objective any solver reached; the time at that tolerance is the median of ``--runs`` runs
+after a warm-up.  The first call in a fresh process (JIT) is timed separately for reglab.
+Objectives are scikit-learn's: 1/(2n)||y - Xw||^2 + alpha*pen(w) and mean log-loss +
+alpha*||w||_1 (glum uses the same scaling; scikit-learn/celer logistic take C = 1/(n alpha)).
+No intercept (scikit-learn's path convention).  glmnet is not run: python-glmnet does not
+build here (Fortran; python-glmnet#83).
+
+Run it in the benchmark environment, which has the peers:
+
+    .venv-bench/bin/python benchmarks/linear_paths.py --quick
+    .venv-bench/bin/python benchmarks/linear_paths.py            # full sizes (slow)
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+TOLS = [1e-4, 1e-6, 1e-8, 1e-10, 1e-12, 1e-14]
+TARGET = 1e-6
+
+
+# ----------------------------------------------------------------------------- problems
+def toeplitz_problem(n, p, rho=0.6, k=20, snr=3.0, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    # AR(1) columns: corr(x_i, x_j) = rho^|i - j|
+    for j in range(1, p):
+        X[:, j] = rho * X[:, j - 1] + np.sqrt(1 - rho**2) * X[:, j]
+    w = np.zeros(p)
+    w[rng.choice(p, k, replace=False)] = rng.standard_normal(k)
+    signal = X @ w
+    y = signal + rng.standard_normal(n) * np.std(signal) / snr
+    return X, y
+
+
+def sparse_problem(n, p, density, k=50, seed=0):
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, p, density=density, format="csc", random_state=seed)
+    w = np.zeros(p)
+    w[rng.choice(p, k, replace=False)] = rng.standard_normal(k)
+    y = X @ w + 0.1 * rng.standard_normal(n)
+    return X, y
+
+
+def diabetes_poly3():
+    from sklearn.datasets import load_diabetes
+    from sklearn.preprocessing import PolynomialFeatures, StandardScaler
+
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(PolynomialFeatures(3, include_bias=False).fit_transform(X))
+    return X, y - y.mean()
+
+
+def logistic_synth(n, p, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    w = np.zeros(p)
+    w[:20] = rng.standard_normal(20)
+    y = np.where(rng.random(n) < 1 / (1 + np.exp(-X @ w)), 1.0, -1.0)
+    return X, y
+
+
+def breast_cancer():
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_breast_cancer(return_X_y=True)
+    return StandardScaler().fit_transform(X), np.where(y == 1, 1.0, -1.0)
+
+
+def problems(quick):
+    if quick:
+        wide, tall, spd = (200, 2000), (5000, 200), (2000, 10000, 2e-3)
+        logn = (500, 500)
+    else:
+        wide, tall, spd = (500, 5000), (20000, 500), (10000, 50000, 1e-3)
+        logn = (2000, 2000)
+    Xw, yw = toeplitz_problem(*wide)
+    return [
+        ("dense wide lasso {}x{}".format(*wide), "quad", 1.0, Xw, yw),
+        ("dense wide enet {}x{}".format(*wide), "quad", 0.5, Xw, yw),
+        ("dense tall lasso {}x{}".format(*tall), "quad", 1.0, *toeplitz_problem(*tall)),
+        ("diabetes poly3 lasso", "quad", 1.0, *diabetes_poly3()),
+        ("sparse lasso {}x{}".format(*spd[:2]), "quad", 1.0, *sparse_problem(*spd)),
+        ("L1-logistic breast_cancer", "log", 1.0, *breast_cancer()),
+        ("L1-logistic synthetic {}x{}".format(*logn), "log", 1.0, *logistic_synth(*logn)),
+    ]
+
+
+# ----------------------------------------------------------------------------- objectives
+def objective(kind, X, y, w, alpha, l1_ratio):
+    z = X @ w
+    pen = alpha * (l1_ratio * np.abs(w).sum() + 0.5 * (1 - l1_ratio) * w @ w)
+    if kind == "quad":
+        return 0.5 * np.mean((y - z) ** 2) + pen
+    return np.mean(np.logaddexp(0.0, -y * z)) + pen
+
+
+def alpha_grid(kind, X, y, l1_ratio):
+    g = X.T @ (y / 2 if kind == "log" else y) / X.shape[0]
+    amax = np.max(np.abs(g)) / l1_ratio
+    return np.geomspace(amax, amax * 1e-3, 100)
+
+
+# ----------------------------------------------------------------------------- solvers
+def run_reglab(kind, X, y, alphas, l1_ratio, tol):
+    import reglab.linear as rl
+
+    if kind == "quad":
+        return rl.enet_path(X, y, l1_ratio=l1_ratio, alphas=alphas, tol=tol, max_iter=1000).coefs
+    return rl.logistic_path(
+        X, y, l1_ratio=l1_ratio, alphas=alphas, tol=tol, fit_intercept=False, max_iter=1000
+    ).coefs
+
+
+def run_sklearn(kind, X, y, alphas, l1_ratio, tol):
+    from sklearn import linear_model as lm
+
+    if kind == "quad":
+        return lm.enet_path(X, y, l1_ratio=l1_ratio, alphas=alphas, tol=tol, max_iter=100000)[1]
+    n = X.shape[0]
+    clf = lm.LogisticRegression(
+        l1_ratio=1.0, solver="liblinear", fit_intercept=False, tol=tol, max_iter=100000
+    )
+    out = []
+    for a in alphas:
+        clf.set_params(C=1.0 / (n * a))
+        out.append(clf.fit(X, y).coef_.ravel().copy())
+    return np.array(out).T
+
+
+def run_skglm(kind, X, y, alphas, l1_ratio, tol):
+    import skglm
+
+    if kind == "quad":
+        est = skglm.ElasticNet(
+            l1_ratio=l1_ratio, fit_intercept=False, tol=tol, warm_start=True, max_iter=1000
+        )
+    else:
+        est = skglm.SparseLogisticRegression(
+            fit_intercept=False, tol=tol, warm_start=True, max_iter=1000
+        )
+    out = []
+    for a in alphas:
+        est.set_params(alpha=a)
+        out.append(est.fit(X, y).coef_.ravel().copy())
+    return np.array(out).T
+
+
+def run_celer(kind, X, y, alphas, l1_ratio, tol):
+    import celer
+
+    n = X.shape[0]
+    if kind == "quad":
+        est = (
+            celer.Lasso(fit_intercept=False, tol=tol, warm_start=True)
+            if l1_ratio == 1
+            else celer.ElasticNet(l1_ratio=l1_ratio, fit_intercept=False, tol=tol, warm_start=True)
+        )
+    else:
+        est = celer.LogisticRegression(tol=tol, fit_intercept=False, warm_start=True)
+    out = []
+    for a in alphas:
+        est.set_params(**({"alpha": a} if kind == "quad" else {"C": 1.0 / (n * a)}))
+        out.append(est.fit(X, y).coef_.ravel().copy())
+    return np.array(out).T
+
+
+def run_glum(kind, X, y, alphas, l1_ratio, tol):
+    if sp.issparse(X):
+        raise NotImplementedError("needs a dense p x p Hessian")
+    from glum import GeneralizedLinearRegressor
+
+    est = GeneralizedLinearRegressor(
+        family="normal" if kind == "quad" else "binomial",
+        alpha_search=True,
+        alphas=alphas,
+        l1_ratio=l1_ratio,
+        fit_intercept=False,
+        gradient_tol=tol,
+        max_iter=10000,
+    )
+    yy = y if kind == "quad" else (y > 0).astype(float)
+    est.fit(X, yy)
+    return np.asarray(est.coef_path_).T
+
+
+SOLVERS = {
+    "reglab": run_reglab,
+    "scikit-learn": run_sklearn,
+    "skglm": run_skglm,
+    "celer": run_celer,
+    "glum": run_glum,
+}
+
+
+def timed(fn, *args):
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = fn(*args)
+    return time.perf_counter() - t0, out
+
+
+def first_call_time():
+    code = (
+        "import time; t=time.perf_counter(); import numpy as np, reglab.linear as rl; "
+        "X=np.random.default_rng(0).standard_normal((50,100)); y=X[:,0]; "
+        "rl.lasso_path(X,y,n_alphas=5); rl.logistic_path(X,np.sign(y),n_alphas=5); "
+        "print(time.perf_counter()-t)"
+    )
+    env = dict(
+        os.environ, PYTHONPATH=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    return float(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else float("nan")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="smaller problems")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--budget", type=float, default=60.0, help="seconds per solve before giving up")
+    ap.add_argument("--only", default=None, help="substring of the problem names to run")
+    args = ap.parse_args()
+    print(f"first call of reglab in a new process (import + cached JIT): {first_call_time():.2f} s")
+    rows = []
+    for name, kind, l1_ratio, X, y in problems(args.quick):
+        if args.only and args.only not in name:
+            continue
+        alphas = alpha_grid(kind, X, y, l1_ratio)
+        results = {}
+        for sname, fn in SOLVERS.items():
+            if kind == "log" and l1_ratio != 1 and sname == "celer":
+                continue
+            try:
+                timed(fn, kind, X, y, alphas[:3], l1_ratio, 1e-4)  # warm-up (JIT, imports)
+                for tol in TOLS:
+                    t, coefs = timed(fn, kind, X, y, alphas, l1_ratio, tol)
+                    results.setdefault(sname, []).append((tol, t, coefs))
+                    if t > args.budget:
+                        break
+            except Exception as exc:  # a peer that cannot run this problem
+                results[sname] = f"n/a ({type(exc).__name__}: {str(exc)[:40]})"
+        # best objective any solver found, per alpha
+        objs = {}
+        for sname, res in results.items():
+            if isinstance(res, str):
+                continue
+            objs[sname] = [
+                np.array(
+                    [objective(kind, X, y, c[:, k], a, l1_ratio) for k, a in enumerate(alphas)]
+                )
+                for _, _, c in res
+            ]
+        best = np.min([o for os_ in objs.values() for o in os_], axis=0)
+        row = {"problem": name}
+        for sname, res in results.items():
+            if isinstance(res, str):
+                row[sname] = res
+                continue
+            ok = [
+                i for i, o in enumerate(objs[sname]) if np.max((o - best) / np.abs(best)) <= TARGET
+            ]
+            if not ok:
+                worst = min(np.max((o - best) / np.abs(best)) for o in objs[sname])
+                row[sname] = f">{res[-1][1]:.3g} (subopt {worst:.0e})"
+                continue
+            tol, _, _ = res[ok[0]]
+            times = [
+                timed(SOLVERS[sname], kind, X, y, alphas, l1_ratio, tol)[0]
+                for _ in range(max(args.runs - 1, 0))
+            ] + [res[ok[0]][1]]
+            row[sname] = float(np.median(times))
+            row[sname + "_tol"] = tol
+        rows.append(row)
+        print_row(row)
+    print()
+    print_table(rows)
+
+
+def fmt(v):
+    return f"{v:.3g}" if isinstance(v, float) else str(v)
+
+
+def print_row(row):
+    print(
+        row["problem"]
+        + ": "
+        + ", ".join(f"{k}={fmt(v)}" for k, v in row.items() if k != "problem"),
+        flush=True,
+    )
+
+
+def print_table(rows):
+    names = list(SOLVERS)
+    print(
+        "| problem | " + " | ".join(names) + " | reglab vs fastest peer | reglab vs scikit-learn |"
+    )
+    print("|---" * (len(names) + 3) + "|")
+    for row in rows:
+        cells = [fmt(row.get(n, "-")) for n in names]
+        ours = row.get("reglab")
+        peers = [row[n] for n in names[1:] if isinstance(row.get(n), float)]
+        vs_best = f"{min(peers) / ours:.2f}x" if isinstance(ours, float) and peers else "-"
+        sk_t = row.get("scikit-learn")
+        vs_sk = (
+            f"{sk_t / ours:.2f}x" if isinstance(ours, float) and isinstance(sk_t, float) else "-"
+        )
+        print(f"| {row['problem']} | " + " | ".join(cells) + f" | {vs_best} | {vs_sk} |")
+    print("(seconds, median of runs; ratios > 1 mean reglab is faster)")
+
+
+if __name__ == "__main__":
+    main()
