@@ -17,7 +17,8 @@ sign(w), so every coordinate moves by about lr per step whatever wd is -- the L2
 normalised away.
 
 Experiment (float64; SGD lr 0.05, Adam lr 0.01; a 5-16-1 tanh network on a synthetic regression; decay applied to the
-weight matrices only through :func:`reglab.torch.weight_decay_param_groups`, biases exempt):
+weight matrices only through :func:`reglab.torch.weight_decay_param_groups`, biases exempt;
+the explicit penalty is :func:`reglab.torch.l2_penalty` with the same default mask):
 
 1. SGD: 200 full-batch steps with SGD(weight_decay) vs SGD + explicit L2 loss vs a decoupled
    shrink; the largest relative parameter difference along the trajectories.
@@ -59,6 +60,8 @@ def _trajectory(make_opt, model, decayed, X, y, wd, *, explicit_l2=False, decoup
     """Full-batch steps; returns the flattened parameters after every step."""
     import torch
 
+    from reglab.torch import l2_penalty
+
     model = _clone(model)
     params = list(model.parameters())
     opt = make_opt(model)
@@ -67,7 +70,8 @@ def _trajectory(make_opt, model, decayed, X, y, wd, *, explicit_l2=False, decoup
     for _ in range(STEPS):
         loss = torch.nn.functional.mse_loss(model(X), y)
         if explicit_l2:
-            loss = loss + wd * sum(0.5 * p.square().sum() for p in decayed)
+            # 1/2 sum ||w||^2 over the default decay mask: the same tensors as the decay group
+            loss = loss + wd * l2_penalty(model)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if decoupled:

@@ -136,7 +136,7 @@ class DropoutHurtsUnderfitting(Claim):
                 ha="center", va="top", fontsize=8)  # fmt: skip
         ax.set_yscale("log")
         ax.set_ylabel("test error (digits, one line per seed)")
-        ax.set_title(f"Dropout p={P_DROP:g}: helps big nets, hurts small ones")
+        ax.set_title(f"Dropout p={P_DROP:g}: over- vs under-parameterised net")
         fig.tight_layout()
         numbers = {f"diff_{k}": v[0] for k, v in stats.items()}
         return Verdict(bool(ok), "\n".join(lines), fig, numbers)
