@@ -25,7 +25,9 @@ over-parameterised net the effect is small on digits (about -0.6 percentage poin
 per-seed standard deviation of about 0.75 points, much of it test-set noise), so 80% power
 for the one-sided 2-SE test needs n = ((2 + 0.84) * 0.75 / 0.6)^2 = 12.6, i.e. 12 seeds; the
 under-parameterised effect (about +12 points, SD 3) needs 4. The smoke grid (2 seeds each)
-is underpowered for the over-parameterised half and may honestly fail.
+is underpowered for the over-parameterised half. Measured on the default grid the
+over-parameterised effect turned out smaller than in the pilot (about -0.25 points), so the
+claim FAILs there too; ``known_failure`` records it and the thresholds are not moved.
 """
 
 from __future__ import annotations
@@ -70,6 +72,11 @@ class DropoutHurtsUnderfitting(Claim):
     smoke = {"capacity": ["under", "over"], "block": [0]}
     seeds = 4
     smoke_seeds = 2
+    known_failure = (
+        "on 200 digits the wide network's gain from dropout is about -0.2 to -0.3 percentage "
+        "points of test error with a per-seed spread of about 0.5: real in sign but not "
+        "significant at 2 SE with 12 seeds (the under-parameterised half holds clearly)"
+    )
 
     def run(self, params, seed):
         import torch
