@@ -113,7 +113,10 @@ def mlp(
 
 
 def digits(seed: int, n_train: int, *, dtype: torch.dtype | None = None):
-    """scikit-learn's 8x8 digits, split at random by ``seed`` and standardised on the train part.
+    """scikit-learn's 8x8 digits, split at random by ``seed``, centred and scaled on the train part.
+
+    Each pixel is divided by (its train std + 1): the +1 keeps the constant border pixels
+    finite and barely changes the informative ones (std about 4-6 on the 0-16 scale).
 
     Returns ``(X_train, y_train, X_test, y_test)`` as tensors (all remaining rows are test),
     features in ``dtype`` (default float32).
