@@ -142,15 +142,27 @@ def drop_path_rates(depth: int, max_rate: float, *, schedule: str = "linspace") 
 class DropPath(nn.Module):
     """Module form of :func:`drop_path`."""
 
-    def __init__(self, p: float = 0.0, *, scale_by_keep: bool = True) -> None:
+    def __init__(
+        self,
+        p: float = 0.0,
+        *,
+        scale_by_keep: bool = True,
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
         self.p = check_probability("p", p)
         self.scale_by_keep = scale_by_keep
+        self.generator = generator
 
     def forward(self, x: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
         """``drop_path(x)``, or ``residual + drop_path(x)`` fused when ``residual`` is given."""
         return drop_path(
-            x, self.p, self.training, residual=residual, scale_by_keep=self.scale_by_keep
+            x,
+            self.p,
+            self.training,
+            residual=residual,
+            scale_by_keep=self.scale_by_keep,
+            generator=self.generator,
         )
 
     def extra_repr(self) -> str:

@@ -237,16 +237,22 @@ def locked_dropout(
 
 
 class Dropout(nn.Module):
-    """Module form of :func:`dropout` (uses torch's global RNG; the function takes a
-    generator)."""
+    """Module form of :func:`dropout`.
 
-    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+    ``generator`` (optional, on the input's device) makes the masks reproducible without
+    touching torch's global RNG; it is not part of the ``state_dict``.
+    """
+
+    def __init__(
+        self, p: float = 0.5, inplace: bool = False, *, generator: torch.Generator | None = None
+    ) -> None:
         super().__init__()
         self.p = check_probability("p", p)
         self.inplace = inplace
+        self.generator = generator
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return dropout(x, self.p, self.training, inplace=self.inplace)
+        return dropout(x, self.p, self.training, inplace=self.inplace, generator=self.generator)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
@@ -255,16 +261,31 @@ class Dropout(nn.Module):
 class ChannelDropout(nn.Module):
     """Module form of :func:`channel_dropout`; ``layout`` is required."""
 
-    def __init__(self, p: float = 0.5, *, layout: str, inplace: bool = False) -> None:
+    def __init__(
+        self,
+        p: float = 0.5,
+        *,
+        layout: str,
+        inplace: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
         self.p = check_probability("p", p)
         if not isinstance(layout, str) or "C" not in layout:
             raise ValueError(f"layout must be a string containing 'C', got {layout!r}")
         self.layout = layout
         self.inplace = inplace
+        self.generator = generator
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return channel_dropout(x, self.p, self.training, layout=self.layout, inplace=self.inplace)
+        return channel_dropout(
+            x,
+            self.p,
+            self.training,
+            layout=self.layout,
+            inplace=self.inplace,
+            generator=self.generator,
+        )
 
     def extra_repr(self) -> str:
         return f"p={self.p}, layout={self.layout!r}, inplace={self.inplace}"
@@ -273,15 +294,20 @@ class ChannelDropout(nn.Module):
 class LockedDropout(nn.Module):
     """Module form of :func:`locked_dropout`; ``batch_first`` is required."""
 
-    def __init__(self, p: float = 0.5, *, batch_first: bool) -> None:
+    def __init__(
+        self, p: float = 0.5, *, batch_first: bool, generator: torch.Generator | None = None
+    ) -> None:
         super().__init__()
         self.p = check_probability("p", p)
         if not isinstance(batch_first, bool):
             raise TypeError(f"batch_first must be True or False, got {batch_first!r}")
         self.batch_first = batch_first
+        self.generator = generator
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return locked_dropout(x, self.p, self.training, batch_first=self.batch_first)
+        return locked_dropout(
+            x, self.p, self.training, batch_first=self.batch_first, generator=self.generator
+        )
 
     def extra_repr(self) -> str:
         return f"p={self.p}, batch_first={self.batch_first}"
@@ -307,8 +333,16 @@ class DropConnect(nn.Module):
         For an LSTM use e.g. ``('weight_hh_l0',)``.
     """
 
-    def __init__(self, module: nn.Module, p: float = 0.5, names: Sequence[str] = ("weight",)):
+    def __init__(
+        self,
+        module: nn.Module,
+        p: float = 0.5,
+        names: Sequence[str] = ("weight",),
+        *,
+        generator: torch.Generator | None = None,
+    ):
         super().__init__()
+        self.generator = generator
         if not isinstance(module, nn.Module):
             raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
         self.module = module
@@ -324,7 +358,9 @@ class DropConnect(nn.Module):
         if not self.training or self.p == 0.0:
             return self.module(*args, **kwargs)
         params = dict(self.module.named_parameters())
-        dropped = {n: dropout(params[n], self.p, True) for n in self.names}
+        dropped = {
+            n: dropout(params[n], self.p, True, generator=self.generator) for n in self.names
+        }
         return torch.func.functional_call(self.module, dropped, args, kwargs)
 
     def extra_repr(self) -> str:

@@ -52,12 +52,13 @@ def gaussian_noise(
 class GaussianNoise(nn.Module):
     """Module form of :func:`gaussian_noise` (training mode only)."""
 
-    def __init__(self, std: float = 0.1) -> None:
+    def __init__(self, std: float = 0.1, *, generator: torch.Generator | None = None) -> None:
         super().__init__()
         self.std = check_nonnegative("std", std)
+        self.generator = generator
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return gaussian_noise(x, self.std, self.training)
+        return gaussian_noise(x, self.std, self.training, generator=self.generator)
 
     def extra_repr(self) -> str:
         return f"std={self.std}"
@@ -80,8 +81,16 @@ class WeightNoise(nn.Module):
         Parameters to perturb; default: every parameter of ``module``.
     """
 
-    def __init__(self, module: nn.Module, std: float = 0.01, names: Sequence[str] | None = None):
+    def __init__(
+        self,
+        module: nn.Module,
+        std: float = 0.01,
+        names: Sequence[str] | None = None,
+        *,
+        generator: torch.Generator | None = None,
+    ):
         super().__init__()
+        self.generator = generator
         if not isinstance(module, nn.Module):
             raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
         self.module = module
@@ -97,7 +106,9 @@ class WeightNoise(nn.Module):
         if not self.training or self.std == 0.0:
             return self.module(*args, **kwargs)
         params = dict(self.module.named_parameters())
-        noisy = {n: gaussian_noise(params[n], self.std) for n in self.names}
+        noisy = {
+            n: gaussian_noise(params[n], self.std, generator=self.generator) for n in self.names
+        }
         return torch.func.functional_call(self.module, noisy, args, kwargs)
 
     def extra_repr(self) -> str:
