@@ -266,17 +266,18 @@ def accuracy(model: Any, x: Any, y: Any) -> float:
     return float((logits(model, x).argmax(1) == y).double().mean())
 
 
-def mlp(d_in: int, hidden: int = 256, depth: int = 2, n_classes: int = 10):
-    """A ReLU MLP ``d_in -> hidden (x depth) -> n_classes`` that flattens its input."""
+def mlp(d_in: int, seed: int, *, hidden: int = 256, depth: int = 2, n_classes: int = 10):
+    """``Flatten`` then :func:`reglab.lab.claims._torch_nets.mlp` (ReLU, ``depth`` hidden
+    layers of width ``hidden``), initialised from ``torch.Generator().manual_seed(seed)``."""
     from torch import nn
 
-    layers: list[Any] = [nn.Flatten()]
-    width = d_in
-    for _ in range(depth):
-        layers += [nn.Linear(width, hidden), nn.ReLU()]
-        width = hidden
-    layers.append(nn.Linear(width, n_classes))
-    return nn.Sequential(*layers)
+    from reglab.lab.claims._torch_nets import generator
+    from reglab.lab.claims._torch_nets import mlp as _mlp
+
+    if depth < 1:
+        raise ValueError(f"depth={depth!r} must be >= 1")
+    sizes = [d_in, *([hidden] * depth), n_classes]
+    return nn.Sequential(nn.Flatten(), _mlp(sizes, generator(seed)))
 
 
 def calibration_metrics(

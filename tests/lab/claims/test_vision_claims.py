@@ -94,8 +94,7 @@ def test_fit_learns_and_rejects_bad_arguments():
     g = torch.Generator().manual_seed(0)
     x = torch.randn(64, 4, generator=g)
     y = (x[:, 0] > 0).long()
-    torch.manual_seed(0)
-    model = vd.mlp(4, hidden=16, depth=1, n_classes=2)
+    model = vd.mlp(4, 0, hidden=16, depth=1, n_classes=2)
     vd.fit(model, x, y, epochs=60, batch_size=16, lr=1e-2, generator=g)
     assert vd.accuracy(model, x, y) >= 0.95
     with pytest.raises(ValueError, match="optimizer must be"):

@@ -90,17 +90,13 @@ class AugmentationEnforcesInvariance(Claim):
     def run(self, params, seed):
         import torch
         import torch.nn.functional as F
-        from torch import nn
 
         from reglab.augment import invariance_gap
-        from reglab.lab.claims._vision_data import accuracy, digits, fit
+        from reglab.lab.claims._vision_data import accuracy, digits, fit, mlp
 
         x, y, xt, yt = digits(seed, int(params["n_train"]))
         x, xt = (F.pad(t, (MARGIN,) * 4) for t in (x, xt))
-        torch.manual_seed(seed)
-        model = nn.Sequential(
-            nn.Flatten(), nn.Linear(SIDE * SIDE, self.hidden), nn.ReLU(), nn.Linear(self.hidden, 10)
-        )
+        model = mlp(SIDE * SIDE, seed, hidden=self.hidden, depth=1)
         batch_transform = None
         if params["augment"] != "none":
             augment = _transform(params["augment"])

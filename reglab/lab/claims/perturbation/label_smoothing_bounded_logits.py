@@ -131,8 +131,7 @@ class LabelSmoothingBoundedLogits(Claim):
             raise ValueError(f"data={data!r} must be one of {sorted(self.batch_size)}")
         epochs, batch_size = int(params["epochs"]), self.batch_size[data]
         x, y, xt, yt = digits(seed, 300) if data == "digits" else mnist1d(4000, 0.75)
-        torch.manual_seed(seed)
-        model = mlp(x[0].numel())
+        model = mlp(x[0].numel(), seed)
         curve: list[float] = []
 
         def record(epoch: int) -> None:

@@ -98,8 +98,7 @@ class MixupCalibration(Claim):
 
         setting, method = params["setting"], params["method"]
         x, y, xt, yt = _setting(setting, seed)
-        torch.manual_seed(seed)
-        model = mlp(x[0].numel())
+        model = mlp(x[0].numel(), seed)
         batch_transform = loss_fn = None
         if method != "none":
             alphas = {"mixup": (1.0, 0.0), "cutmix": (0.0, 1.0)}

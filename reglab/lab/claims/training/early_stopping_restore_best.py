@@ -97,8 +97,7 @@ class EarlyStoppingRestoreBest(Claim):
         y = _noisy(y, NOISE, rng)  # noise in training and validation labels alike
         yt_noisy = _noisy(yt, NOISE, rng)  # the test distribution of the monitored loss
         xv, yv, x, y = x[self.n_train :], y[self.n_train :], x[: self.n_train], y[: self.n_train]
-        torch.manual_seed(seed)
-        model = mlp(64)
+        model = mlp(64, seed)
         best = BestWeights(model)
         stopper = EarlyStopping(
             mode="min", patience=int(params["patience"]), on_improvement=best.save
