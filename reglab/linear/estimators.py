@@ -410,7 +410,7 @@ class GeneralizedLinearEstimator(RegressorMixin, BaseEstimator):
     Parameters
     ----------
     datafit : Quadratic, Logistic or Multinomial, default=Quadratic()
-    penalty : L1, L2 or L1L2, default=L1(alpha=1.0)
+    penalty : L1, L2 or L1L2, default=L1(alpha=0.01)
     solver : Solver or name, default='auto'
     fit_intercept : bool, default=True
     tol : float, default=1e-4
@@ -443,7 +443,7 @@ class GeneralizedLinearEstimator(RegressorMixin, BaseEstimator):
     def fit(self, X, y, sample_weight=None):
         """Fit the model; returns ``self``."""
         datafit = Quadratic() if self.datafit is None else self.datafit
-        penalty = L1(1.0) if self.penalty is None else self.penalty
+        penalty = L1(0.01) if self.penalty is None else self.penalty
         if not isinstance(datafit, Quadratic | Logistic | Multinomial):
             raise TypeError(f"datafit must be Quadratic, Logistic or Multinomial, got {datafit!r}")
         if not hasattr(penalty, "separable_coefficients"):

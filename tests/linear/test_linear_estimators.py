@@ -171,7 +171,7 @@ def test_non_finite_y_and_sample_weight():
     with pytest.raises(ValueError, match="sample_weight contains inf"):
         rl.Lasso().fit(X_DIA, Y_DIA, sample_weight=sw)
     with pytest.raises(ValueError, match="sample_weight must be >= 0"):
-        rl.Lasso().fit(X_DIA, Y_DIA, sample_weight=-sw / sw)
+        rl.Lasso().fit(X_DIA, Y_DIA, sample_weight=-np.ones_like(Y_DIA))
 
 
 @pytest.mark.parametrize(

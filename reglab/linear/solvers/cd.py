@@ -98,11 +98,21 @@ class CoordinateDescent(Solver):
         idx = np.argpartition(scores, size - 1)[:size]
         return np.sort(idx).astype(np.int32)
 
+    def _next_size(self, size, ws, w, p, gap, prev_gap):
+        new = min(p, max(self.ws_start, 2 * int(np.count_nonzero(w))))
+        if gap > 0.5 * prev_gap:  # little progress: the working set misses violators
+            new = max(new, min(p, 2 * ws.shape[0]))
+        return new
+
     @staticmethod
-    def _scores(u, w, a, b, norms):
-        """Celer's ranking ``(a_j - |u_j - b_j w_j|) / ||x_j||``; unpenalised first."""
+    def _scores(u, w, a, b, norms, positive=False):
+        """Celer's ranking ``(a_j - |u_j - b_j w_j|) / ||x_j||``; unpenalised first.
+
+        With ``positive`` only ``u_j - b_j w_j > a_j`` violates optimality, so no absolute value.
+        """
+        v = u - b * w
         with np.errstate(divide="ignore", invalid="ignore"):
-            d = (a - np.abs(u - b * w)) / np.sqrt(norms)
+            d = (a - (v if positive else np.abs(v))) / np.sqrt(norms)
         d[(a == 0) | ~np.isfinite(d)] = -np.inf
         d[norms == 0] = np.inf
         return d
@@ -137,6 +147,7 @@ class CoordinateDescent(Solver):
         r_acc = np.zeros(n)
         acc_flag = np.zeros(1, dtype=np.int64)
         size = min(p, max(self.ws_start, 2 * int(np.count_nonzero(w))))
+        prev_gap = np.inf
         gap = np.inf
         n_iter = 0
         for n_iter in range(1, self.max_iter + 1):  # noqa: B007 (read after the loop)
@@ -148,7 +159,7 @@ class CoordinateDescent(Solver):
             u = problem.rmatvec(r_true / n)
             if gap <= tol_abs:
                 break
-            ws = self._ws(self._scores(u, w, a, b, norms), w, size, p)
+            ws = self._ws(self._scores(u, w, a, b, norms, penalty.positive), w, size, p)
             K.inner_cd(
                 mode,
                 Xd,
@@ -174,9 +185,9 @@ class CoordinateDescent(Solver):
                 r_acc,
                 acc_flag,
             )
-            size = min(
-                p, max(2 * size if ws.shape[0] >= size else size, 2 * int(np.count_nonzero(w)))
-            )
+            # skglm/celer rule: twice the support (at least ws_start); doubled on stagnation
+            size = self._next_size(size, ws, w, p, gap, prev_gap)
+            prev_gap = gap
         return self._finish(w, 0.0, gap, n_iter, tol_abs)
 
     def _solve_gram(self, problem, penalty, w0):
@@ -205,15 +216,17 @@ class CoordinateDescent(Solver):
 
         norms = np.diag(G).copy()
         size = min(p, max(self.ws_start, 2 * int(np.count_nonzero(w))))
+        prev_gap = np.inf
         gap = np.inf
         n_iter = 0
         for n_iter in range(1, self.max_iter + 1):  # noqa: B007 (read after the loop)
             gap = gap_fn()
             if gap <= tol_abs:
                 break
-            ws = self._ws(self._scores(h, w, a, b, norms), w, size, p)
+            ws = self._ws(self._scores(h, w, a, b, norms, penalty.positive), w, size, p)
             K.gram_cd(G, q, yy, w, h, a, b, ws, penalty.positive, 0.3 * gap, self.max_epochs, 10)
-            size = min(p, max(2 * size, 2 * int(np.count_nonzero(w))))
+            size = self._next_size(size, ws, w, p, gap, prev_gap)
+            prev_gap = gap
         return self._finish(w, 0.0, gap, n_iter, tol_abs)
 
     # ---------------------------------------------------------------- logistic
@@ -235,6 +248,7 @@ class CoordinateDescent(Solver):
         if problem.explicit_intercept:
             b = problem.optimal_intercept(Xw, b)
         size = min(p, max(self.ws_start, 2 * int(np.count_nonzero(w))))
+        prev_gap = np.inf
         gap = np.inf
         n_iter = 0
         inner_tol = 0.1
@@ -245,7 +259,7 @@ class CoordinateDescent(Solver):
             if gap <= tol_abs:
                 break
             u = problem.rmatvec(theta)
-            ws = self._ws(self._scores(u, w, a, bq, norms), w, size, p)
+            ws = self._ws(self._scores(u, w, a, bq, norms, penalty.positive), w, size, p)
             g = -theta
             d = df.raw_hessian(y, z, sw)
             delta = np.zeros(p)
@@ -289,5 +303,6 @@ class CoordinateDescent(Solver):
             if problem.explicit_intercept:
                 b = problem.optimal_intercept(Xw, b)
             inner_tol = max(inner_tol * 0.1, 1e-13)
-            size = min(p, max(2 * size, 2 * int(np.count_nonzero(w))))
+            size = self._next_size(size, ws, w, p, gap, prev_gap)
+            prev_gap = gap
         return self._finish(w, b, gap, n_iter, tol_abs)
