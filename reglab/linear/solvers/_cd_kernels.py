@@ -250,6 +250,10 @@ def inner_cd(
                                 w[ws[k]] = w_old[k]
                             r[:] = r_save
                             m_sv[0], m_sv[1] = m0, s0
+        if K > 0:
+            # residual of every epoch, for dual extrapolation (Massias et al., 2018)
+            _true_residual(mode, r, v, m_sv, rhist[n_rhist % (K + 1)])
+            n_rhist += 1
         if epoch % check_every == 0:
             _true_residual(mode, r, v, m_sv, r_true)
             gap = _ws_gap(
@@ -271,43 +275,38 @@ def inner_cd(
                 positive,
                 r_true,
             )
-            if K > 0:
-                # dual extrapolation (Massias et al., 2018): Anderson on the residuals
-                rhist[n_rhist] = r_true
-                n_rhist += 1
-                if n_rhist == K + 1:
-                    c = _anderson(rhist, K)
-                    if c.shape[0] == K:
-                        r_acc[:] = 0.0
-                        for kk in range(K):
-                            r_acc += c[kk] * rhist[kk + 1]
-                        gap_acc = _ws_gap(
-                            mode,
-                            X,
-                            data,
-                            indices,
-                            indptr,
-                            mu,
-                            v,
-                            xv,
-                            m_sv,
-                            y,
-                            w,
-                            r_true,
-                            a,
-                            b,
-                            ws,
-                            positive,
-                            r_acc,
-                        )
-                        if gap_acc < gap:
-                            gap = gap_acc
-                            acc_flag[0] = 1
-                        else:
-                            acc_flag[0] = 0
+            acc_flag[0] = 0
+            if K > 0 and n_rhist >= K + 1:
+                ordered = np.empty((K + 1, n))
+                for kk in range(K + 1):
+                    ordered[kk] = rhist[(n_rhist + kk) % (K + 1)]
+                c = _anderson(ordered, K)
+                if c.shape[0] == K:
+                    r_acc[:] = 0.0
                     for kk in range(K):
-                        rhist[kk] = rhist[kk + 1]
-                    n_rhist = K
+                        r_acc += c[kk] * ordered[kk + 1]
+                    gap_acc = _ws_gap(
+                        mode,
+                        X,
+                        data,
+                        indices,
+                        indptr,
+                        mu,
+                        v,
+                        xv,
+                        m_sv,
+                        y,
+                        w,
+                        r_true,
+                        a,
+                        b,
+                        ws,
+                        positive,
+                        r_acc,
+                    )
+                    if gap_acc < gap:
+                        gap = gap_acc
+                        acc_flag[0] = 1
             if gap <= tol:
                 break
     return epoch, gap
