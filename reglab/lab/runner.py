@@ -9,6 +9,7 @@ torch thread, so the same command gives bit-identical metrics wherever it runs.
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import sys
 import time
@@ -65,12 +66,16 @@ def execute(task: Task) -> RunRecord:
 
     seed = task.seed
     started = time.time()
+    # One thread per task: tasks run side by side (jobs, cluster workers), and a fixed
+    # thread count keeps float reductions, hence metrics, identical wherever they run.
+    # torch reads OMP_NUM_THREADS when it is first imported, which may happen inside run().
+    for var in _THREAD_VARS:
+        os.environ.setdefault(var, "1")
     # global generators are seeded too, so a claim that forgets to pass its seed on is
     # still reproducible; claims are expected to use `seed` explicitly
     random.seed(seed)
     np.random.seed(seed)  # noqa: NPY002 - the legacy global generator, for careless code
-    if "torch" in sys.modules:
-        _seed_torch(seed)
+    torch_threads = _seed_torch(seed) if "torch" in sys.modules else None
     try:
         claim = get_claim(task.claim_id)
         with threadpool_limits(limits=1):
@@ -79,6 +84,9 @@ def execute(task: Task) -> RunRecord:
         error = None
     except Exception:  # noqa: BLE001 - recorded as an error row; the other runs go on
         metrics, error = None, traceback.format_exc()
+    finally:
+        if torch_threads is not None:
+            sys.modules["torch"].set_num_threads(torch_threads)
     return RunRecord(
         claim_id=task.claim_id,
         params=task.params,
@@ -92,11 +100,17 @@ def execute(task: Task) -> RunRecord:
     )
 
 
-def _seed_torch(seed: int) -> None:
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _seed_torch(seed: int) -> int:
+    """Seed torch, run it on one thread; return the thread count to restore afterwards."""
     import torch
 
     torch.manual_seed(seed)
+    previous = torch.get_num_threads()
     torch.set_num_threads(1)
+    return previous
 
 
 @dataclass

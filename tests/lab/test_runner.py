@@ -68,3 +68,49 @@ def test_smoke_and_default_grids_sharing_a_point_each_keep_all_their_runs(toy_cl
     assert report.skipped == 0 and report.done == 6
     assert len(store.rows("test-toy")) == 6  # the shared point is not lost to the smoke grid
     assert len(store.rows("test-toy", grid="smoke")) == 1
+
+
+def test_tasks_run_on_one_thread_even_when_torch_is_imported_inside_the_run(tmp_path):
+    """A fresh process whose first task imports torch still runs it on one thread."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import os, sys
+        for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.pop(v, None)
+        from reglab.lab.claim import Claim, Verdict
+        from reglab.lab.results import ResultStore
+        from reglab.lab.runner import run_claims
+        from reglab.taxonomy import Kind
+
+        class Threads(Claim):
+            id = "test-threads"
+            kind = Kind.DIAGNOSTICS
+            statement = "threads"
+            grid = {"i": [0, 1]}
+
+            def run(self, params, seed):
+                import torch
+                return {"threads": torch.get_num_threads()}
+
+            def verdict(self, rows):
+                return Verdict(True, "", None)
+
+        assert "torch" not in sys.modules
+        store = ResultStore(sys.argv[1])
+        run_claims(["test-threads"], store=store)
+        print([r.metrics["threads"] for r in store.rows("test-threads")])
+        """
+    )
+    path = tmp_path / "threads.py"
+    path.write_text(script)
+    out = subprocess.run(
+        [sys.executable, str(path), str(tmp_path / "t.sqlite")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "[1.0, 1.0]"
