@@ -56,3 +56,50 @@ def test_rows_helpers():
     assert list(rows.by("lam")) == [0.1, 1.0]
     with pytest.raises(KeyError, match="metric 'nope'"):
         rows.values("nope")
+
+
+LAB_CLAIMS = {
+    "parameter": [
+        "l2-shrinks-proportionally",
+        "l1-exact-zeros",
+        "l1-l2-geometry",
+        "l2-gaussian-map",
+        "l1-laplace-map",
+        "ridge-fixes-collinearity",
+        "l2-conditioning",
+        "l1-unstable-on-correlated",
+        "enet-groups-correlated",
+        "enet-interpolates",
+        "weight-decay-vs-l2",
+    ],
+    "function": ["sam-flatter-minima", "spectral-norm-lipschitz"],
+    "perturbation": [
+        "dropout-inference-scaling",
+        "dropout-geometric-mean",
+        "dropout-hurts-underfitting",
+        "dropout-is-adaptive-l2",
+        "input-noise-is-tikhonov",
+        "augmentation-enforces-invariance",
+        "mixup-calibration",
+        "label-smoothing-bounded-logits",
+    ],
+    "training": [
+        "early-stopping-is-ridge",
+        "early-stopping-restore-best",
+        "sgd-noise-flat-minima",
+        "min-norm-implicit-bias",
+        "double-descent",
+    ],
+    "architecture": ["conv-equivariance", "pooling-invariance"],
+    "diagnostics": ["bias-variance-u-curve", "bias-variance-identity"],
+}
+
+
+def test_every_claim_of_the_lab_issue_is_registered_under_its_kind():
+    claims = claim_registry()
+    for kind, ids in LAB_CLAIMS.items():
+        for cid in ids:
+            assert cid in claims, cid
+            assert claims[cid].kind is Kind(kind), cid
+            # one module per claim, in the folder of its kind
+            assert type(claims[cid]).__module__.startswith(f"reglab.lab.claims.{kind}."), cid
