@@ -224,7 +224,21 @@ class CoordinateDescent(Solver):
             if gap <= tol_abs:
                 break
             ws = self._ws(self._scores(h, w, a, b, norms, penalty.positive), w, size, p)
-            K.gram_cd(G, q, yy, w, h, a, b, ws, penalty.positive, 0.3 * gap, self.max_epochs, 10)
+            K.gram_cd(
+                G,
+                q,
+                yy,
+                w,
+                h,
+                a,
+                b,
+                ws,
+                penalty.positive,
+                0.3 * gap,
+                self.max_epochs,
+                10,
+                self.anderson_k,
+            )
             size = self._next_size(size, ws, w, p, gap, prev_gap)
             prev_gap = gap
         return self._finish(w, 0.0, gap, n_iter, tol_abs)
