@@ -38,12 +38,24 @@ test: venv system-deps lint
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 		$(BIN)/python -m pytest -n 2 --durations=20
 
-bench-linear: venv
-	$(BIN)/python benchmarks/linear_paths.py
-bench-torch: venv
-	$(BIN)/python benchmarks/torch_overhead.py
-bench-diagnostics: venv
-	$(BIN)/python benchmarks/bias_variance.py
+# Benchmarks time reglab against its peers in one run; the peers live in their own venv
+# (timm without its torchvision dependency, which does not import beside this torch).
+BENCH := .venv-bench
+$(BENCH)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(BENCH)
+	$(BENCH)/bin/python -m pip install -q --upgrade pip
+	$(BENCH)/bin/python -m pip install -q torch==2.13.0
+	$(BENCH)/bin/python -m pip install -q -e '.[torch,dask]' skglm celer glum
+	$(BENCH)/bin/python -m pip install -q --no-deps timm
+	touch $@
+
+BENCH_ARGS ?= --quick
+bench-linear: $(BENCH)/.installed
+	$(BENCH)/bin/python benchmarks/linear_paths.py $(BENCH_ARGS)
+bench-torch: $(BENCH)/.installed
+	$(BENCH)/bin/python benchmarks/torch_overhead.py
+bench-diagnostics: $(BENCH)/.installed
+	$(BENCH)/bin/python benchmarks/bias_variance.py $(BENCH_ARGS)
 bench: bench-linear bench-torch bench-diagnostics
 
 clean:
