@@ -23,7 +23,7 @@ import numpy as np
 from sklearn.datasets import load_diabetes
 from sklearn.model_selection import KFold
 
-from reglab.linear import LassoCV, lasso_path
+from reglab.linear import Lasso, LassoCV, lasso_path
 
 out = Path(os.environ.get("REGLAB_EXAMPLES_OUT") or tempfile.mkdtemp(prefix="reglab_"))
 out.mkdir(parents=True, exist_ok=True)
@@ -71,8 +71,8 @@ plt.close(fig)
 # ``alpha_1se_`` is the *largest* alpha whose mean error is within one standard error of
 # that minimum -- a sparser model that the data cannot tell apart from the best one.
 cv = LassoCV(n_alphas=50, cv=KFold(5, shuffle=True, random_state=0)).fit(X, y)
-n_min = int(np.count_nonzero(LassoCV(alphas=[cv.alpha_min_]).fit(X, y).coef_))
-n_1se = int(np.count_nonzero(LassoCV(alphas=[cv.alpha_1se_]).fit(X, y).coef_))
+n_min = int(np.count_nonzero(Lasso(alpha=cv.alpha_min_).fit(X, y).coef_))
+n_1se = int(np.count_nonzero(Lasso(alpha=cv.alpha_1se_).fit(X, y).coef_))
 print(f"alpha_min_ = {cv.alpha_min_:.4f} ({n_min} non-zero coefficients)")
 print(f"alpha_1se_ = {cv.alpha_1se_:.4f} ({n_1se} non-zero coefficients)")
 
