@@ -102,8 +102,12 @@ def test_closed_form_matches_cd_wide_and_tall():
         pen = L2(0.3)
         cf = ClosedForm().solve(problem, pen)
         cd = CoordinateDescent(tol=1e-12, max_iter=1000).solve(problem, pen)
-        np.testing.assert_allclose(cf.coef, cd.coef, rtol=1e-6, atol=1e-9)
         assert abs(cf.dual_gap) < 1e-10
+        assert cd.dual_gap <= 1e-12 * problem.value_scale()
+        # alpha-strong convexity: alpha/2 ||w - w*||^2 <= P(w) - P(w*) <= gap (cf is exact)
+        bound = np.sqrt(2 * (cd.dual_gap + abs(cf.dual_gap)) / pen.alpha)
+        assert np.linalg.norm(cf.coef - cd.coef) <= bound + 1e-12
+        np.testing.assert_allclose(cf.coef, cd.coef, rtol=1e-4, atol=1e-9)
 
 
 def test_gradient_descent_history_and_certificate():
