@@ -419,8 +419,9 @@ def gram_cd(G, q, yy, w, h, a, b, ws, positive, tol, max_epochs, check_every, an
             if new != old:
                 d = new - old
                 w[j] = new
+                # G is symmetric and C-ordered: read row j (contiguous), not column j
                 for i in range(p):
-                    h[i] -= d * G[i, j]
+                    h[i] -= d * G[j, i]
         if K > 0:
             for k in range(nws):
                 hist[n_hist, k] = w[ws[k]]
@@ -447,7 +448,7 @@ def gram_cd(G, q, yy, w, h, a, b, ws, positive, tol, max_epochs, check_every, an
                             if d != 0.0:
                                 jj = ws[k]
                                 for i in range(p):
-                                    h[i] -= d * G[i, jj]
+                                    h[i] -= d * G[jj, i]
                             w[ws[k]] = cand[k]
                         if not _gram_obj(q, yy, w, h, a, b, ws) < f_old:
                             for k in range(nws):
