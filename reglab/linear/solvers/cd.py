@@ -150,13 +150,37 @@ class CoordinateDescent(Solver):
         prev_gap = np.inf
         gap = np.inf
         n_iter = 0
+        all_pen = bool(np.all(penalty.is_penalized(p)))
+        ws_all = np.arange(p, dtype=np.int32)
+        u = np.empty(p)
+        u_acc = np.empty(p)
         for n_iter in range(1, self.max_iter + 1):  # noqa: B007 (read after the loop)
+            if n_iter > 1:
+                # fresh residual: the certificate must not inherit the drift of CD's updates
+                if mode == 1:
+                    r = y - X @ w
+                    m_sv[:] = (mu @ w, v @ r, v @ v)
+                else:
+                    r = y - Xd @ w
             r_true = r + m_sv[0] * v if mode == 1 else r
-            thetas = [r_true / n]
-            if acc_flag[0]:
-                thetas.append(r_acc / n)
-            gap = min(duality_gap(problem, penalty, w, 0.0, theta=th)[0] for th in thetas)
-            u = problem.rmatvec(r_true / n)
+            if all_pen:
+                # one compiled pass: X^T theta for the ranking and the gap, the primal from r
+                gap = K.gap_and_correlations(
+                    *(mode, Xd, data, indices, indptr, mu, v, y, w, r_true, a, b, ws_all),
+                    *(penalty.positive, r_true, u),
+                )
+                if acc_flag[0]:
+                    gap = min(
+                        gap,
+                        K.gap_and_correlations(
+                            *(mode, Xd, data, indices, indptr, mu, v, y, w, r_true, a, b),
+                            *(ws_all, penalty.positive, r_acc, u_acc),
+                        ),
+                    )
+            else:
+                thetas = [r_true / n] + ([r_acc / n] if acc_flag[0] else [])
+                gap = min(duality_gap(problem, penalty, w, 0.0, theta=th)[0] for th in thetas)
+                u = problem.rmatvec(r_true / n)
             if gap <= tol_abs:
                 break
             ws = self._ws(self._scores(u, w, a, b, norms, penalty.positive), w, size, p)
