@@ -289,7 +289,10 @@ class CoordinateDescent(Solver):
         prev_gap = np.inf
         gap = np.inf
         n_iter = 0
-        inner_tol = 0.1
+        # the inner CD stops on a relative change below inner_tol, tightened 10x per Newton
+        # step; a warm start (along a path) is close to its answer, so its first Newton step
+        # is worth solving accurately: fewer outer steps of Python-side gap and line search
+        inner_tol = 0.1 if w0 is None else 1e-4
         for n_iter in range(1, self.max_iter + 1):  # noqa: B007 (read after the loop)
             z = Xw + b
             theta = -df.raw_gradient(y, z, sw)
