@@ -187,3 +187,46 @@ def test_unpenalised_feature_is_fitted_and_certified():
     np.testing.assert_array_equal(res.coef[1:], 0.0)  # alpha is huge for the others
     x0 = problem.X[:, 0]
     np.testing.assert_allclose(res.coef[0], x0 @ problem.y / (x0 @ x0), rtol=1e-8)
+
+
+@pytest.mark.parametrize("penalty", [p for p in PENALTIES if p.weights is None], ids=repr)
+@pytest.mark.parametrize("fmt", ["dense", "csc"])
+def test_compiled_gap_equals_reference_gap(penalty, fmt):
+    """The CD outer loop's compiled certificate is ``duality_gap`` at the same dual point."""
+    from reglab.linear.solvers import _cd_kernels as K
+
+    X = X_WIDE if fmt == "dense" else sp.csc_matrix(np.where(np.abs(X_WIDE) > 0.8, X_WIDE, 0.0))
+    problem = _problem(Quadratic(), X, Y_WIDE, fit_intercept=True)
+    n, p = problem.X.shape
+    rs = np.random.default_rng(1)
+    w = 0.3 * rs.standard_normal(p) * (rs.random(p) < 0.2)
+    if penalty.positive:
+        w = np.abs(w)
+    r = problem.y - problem.matvec(w)
+    a, b = penalty.separable_coefficients(p)
+    if fmt == "dense":
+        args = (0, problem.X, np.zeros(0), np.zeros(0, np.int32), np.zeros(0, np.int32))
+        mu, v = np.zeros(0), np.zeros(0)
+    else:
+        Xs = problem.X
+        args = (1, np.zeros((0, 0), order="F"), Xs.data, Xs.indices, Xs.indptr)
+        mu, v = problem.mu, problem.v
+    u = np.empty(p)
+    for r_dual in (r, r + 0.01 * rs.standard_normal(n)):
+        gap = K.gap_and_correlations(
+            *args,
+            mu,
+            v,
+            problem.y,
+            w,
+            r,
+            a,
+            b,
+            np.arange(p, dtype=np.int32),
+            penalty.positive,
+            r_dual,
+            u,
+        )
+        ref = duality_gap(problem, penalty, w, 0.0, theta=r_dual / n)[0]
+        np.testing.assert_allclose(gap, ref, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(u, problem.rmatvec(r_dual / n), rtol=1e-10, atol=1e-12)
