@@ -170,7 +170,20 @@ class GradientNoise:
         return sigma
 
     def state_dict(self) -> dict:
-        return {"t": self.t, "eta": self.eta, "gamma": self.gamma}
+        """Step count, schedule and the generator's state: a resumed run draws the same noise."""
+        state = {"t": self.t, "eta": self.eta, "gamma": self.gamma}
+        if self.generator is not None:
+            state["generator"] = self.generator.get_state()
+        return state
 
     def load_state_dict(self, state: dict) -> None:
+        missing = {"t", "eta", "gamma"} - set(state)
+        if missing:
+            raise ValueError(f"state is missing {sorted(missing)}")
         self.t, self.eta, self.gamma = int(state["t"]), state["eta"], state["gamma"]
+        if "generator" in state:
+            if self.generator is None:
+                raise ValueError(
+                    "state holds a generator state but this GradientNoise has generator=None"
+                )
+            self.generator.set_state(state["generator"])

@@ -49,3 +49,31 @@ def test_dropout_module_equals_the_function_under_one_seed():
     module = rt.Dropout(0.3, generator=torch.Generator().manual_seed(5))
     expected = rt.dropout(x, 0.3, True, generator=torch.Generator().manual_seed(5))
     assert torch.equal(module(x), expected)
+
+
+def test_gradient_noise_state_round_trip_resumes_the_same_noise():
+    def run(steps, resume_from=None):
+        p = nn.Parameter(torch.zeros(5))
+        noise = rt.GradientNoise([p], generator=torch.Generator().manual_seed(3))
+        if resume_from is not None:
+            noise.load_state_dict(resume_from)
+        out = []
+        for _ in range(steps):
+            p.grad = torch.zeros(5)
+            noise.step()
+            out.append(p.grad.clone())
+        return out, noise.state_dict()
+
+    straight, _ = run(4)
+    _, state = run(2)
+    resumed, _ = run(2, resume_from=state)
+    assert all(torch.equal(a, b) for a, b in zip(straight[2:], resumed, strict=True))
+
+
+def test_gradient_noise_state_with_a_generator_needs_one():
+    p = nn.Parameter(torch.zeros(2))
+    state = rt.GradientNoise([p], generator=torch.Generator().manual_seed(0)).state_dict()
+    with pytest.raises(ValueError, match="generator=None"):
+        rt.GradientNoise([p]).load_state_dict(state)
+    with pytest.raises(ValueError, match=r"missing \['gamma'\]"):
+        rt.GradientNoise([p]).load_state_dict({"t": 0, "eta": 0.3})
