@@ -14,6 +14,7 @@ kinds); :func:`registry` imports them all and returns them by id.
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
 import itertools
 import json
@@ -201,7 +202,10 @@ def expand_grid(grid: Mapping[str, Sequence[Any]] | Sequence[Params]) -> list[Pa
     return [dict(p) for p in grid]
 
 
+@functools.cache
 def _import_all_claims() -> None:
+    # once per process: modules register their claims on import, so walking the package
+    # again (every get_claim / registry call) would only repeat the file-system scan
     from reglab.lab import claims
 
     for info in pkgutil.walk_packages(claims.__path__, prefix=claims.__name__ + "."):

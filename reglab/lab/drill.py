@@ -58,11 +58,11 @@ def pick_questions(n: int | None, seed: int | None) -> list[Question]:
     return [QUESTIONS[i] for i in order]
 
 
-def claim_evidence(claim_id: str, store: ResultStore, *, run_missing: bool = True):
+def claim_evidence(claim_id: str, store: ResultStore, *, run_missing: bool = True, claims=None):
     """(status, evidence) of a claim from the store, running its smoke grid if absent."""
     from reglab.lab.runner import compute_verdict, run_claims
 
-    claims = registry()
+    claims = registry() if claims is None else claims
     if claim_id not in claims:
         return "NOT AVAILABLE", f"claim {claim_id!r} is not in this version of reglab"
     claim = claims[claim_id]
@@ -85,6 +85,7 @@ def run_drill(
 ) -> list[Marked]:
     """Ask each question, mark the answer, show the strong answer and the evidence."""
     results: list[Marked] = []
+    claims = registry()
     for k, q in enumerate(questions, 1):
         console.rule(f"Question {k}/{len(questions)}  ({q.source})")
         console.print(f"[bold]{q.prompt}[/bold]")
@@ -102,9 +103,9 @@ def run_drill(
             console.print(f"Skipped (0/{m.possible}).")
         console.print(Panel(Text(q.answer), title="Strong answer", border_style="green"))
         if evidence and q.claims:
-            available = [c for c in q.claims if c in registry()] or list(q.claims)
+            available = [c for c in q.claims if c in claims] or list(q.claims)
             for cid in available[:1]:
-                status, text = claim_evidence(cid, store)
+                status, text = claim_evidence(cid, store, claims=claims)
                 colour = {"PASS": "green", "FAIL": "red"}.get(status, "dim")
                 console.print(
                     Panel(

@@ -80,7 +80,6 @@ def execute(task: Task) -> RunRecord:
         claim = get_claim(task.claim_id)
         with threadpool_limits(limits=1):
             metrics = claim.run(dict(task.params), seed)
-        canonical_params(task.params)
         error = None
     except Exception:  # noqa: BLE001 - recorded as an error row; the other runs go on
         metrics, error = None, traceback.format_exc()
@@ -200,9 +199,6 @@ def compute_verdict(claim: Claim, store: ResultStore, *, keep_figure: bool = Fal
 
     A verdict that raises is recorded as a failed verdict carrying the traceback.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from reglab.lab.claim import Verdict
