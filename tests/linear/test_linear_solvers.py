@@ -230,3 +230,98 @@ def test_compiled_gap_equals_reference_gap(penalty, fmt):
         ref = duality_gap(problem, penalty, w, 0.0, theta=r_dual / n)[0]
         np.testing.assert_allclose(gap, ref, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(u, problem.rmatvec(r_dual / n), rtol=1e-10, atol=1e-12)
+
+
+def _kernel_design(problem):
+    """The ``(mode, X, data, indices, indptr)`` arguments of the numba kernels."""
+    if sp.issparse(problem.X):
+        Xs = problem.X
+        return (1, np.zeros((0, 0), order="F"), Xs.data, Xs.indices, Xs.indptr)
+    return (0, problem.X, np.zeros(0), np.zeros(0, np.int32), np.zeros(0, np.int32))
+
+
+@pytest.mark.parametrize("penalty", [p for p in PENALTIES if p.weights is None], ids=repr)
+@pytest.mark.parametrize("fmt", ["dense", "csc"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_compiled_logistic_gap_equals_reference_gap(penalty, fmt, weighted):
+    """The prox-Newton loop's compiled certificate, derivatives, intercept and datafit value
+    equal the Logistic datafit's own methods and ``duality_gap``."""
+    from reglab.linear.datafits import _norm_weights
+    from reglab.linear.solvers import _cd_kernels as K
+
+    X = X_TALL if fmt == "dense" else sp.csc_matrix(np.where(np.abs(X_TALL) > 0.8, X_TALL, 0.0))
+    sw = np.random.default_rng(2).uniform(0.0, 3.0, X.shape[0]) if weighted else None
+    problem = _problem(Logistic(), X, Y_BIN, fit_intercept=True, sample_weight=sw)
+    n, p = problem.X.shape
+    rs = np.random.default_rng(3)
+    w = 0.5 * rs.standard_normal(p) * (rs.random(p) < 0.5)
+    if penalty.positive:
+        w = np.abs(w)
+    c = _norm_weights(problem.sample_weight, n)
+    xw = problem.matvec(w)
+    b = K.logistic_intercept(problem.y, c, xw, 0.0, 50)
+    np.testing.assert_allclose(b, problem.optimal_intercept(xw, 0.0), rtol=1e-10, atol=1e-13)
+    z = xw + b
+    a_, b_ = penalty.separable_coefficients(p)
+    u = np.empty(p)
+    gap = K.logistic_gap_and_correlations(
+        *_kernel_design(problem), problem.y, c, z, w, a_, b_, penalty.positive, u
+    )
+    ref = duality_gap(problem, penalty, w, b)[0]
+    np.testing.assert_allclose(gap, ref, rtol=1e-9, atol=1e-13)
+    df = problem.datafit
+    theta = -df.raw_gradient(problem.y, z, problem.sample_weight)
+    np.testing.assert_allclose(u, problem.rmatvec(theta), rtol=1e-10, atol=1e-14)
+    g, d = np.empty(n), np.empty(n)
+    K.logistic_derivatives(problem.y, c, z, g, d)
+    np.testing.assert_allclose(g, -theta, rtol=1e-12, atol=1e-16)
+    np.testing.assert_allclose(d, df.raw_hessian(problem.y, z, problem.sample_weight), rtol=1e-12)
+    q = rs.standard_normal(n)
+    np.testing.assert_allclose(
+        K.logistic_value(problem.y, c, z, q, 0.3),
+        df.value(problem.y, z + 0.3 * q, problem.sample_weight),
+        rtol=1e-12,
+    )
+
+
+@pytest.mark.parametrize("fit_intercept", [False, True])
+@pytest.mark.parametrize("penalty", [L1(0.01), L1L2(0.01, 0.5), L1(0.01, positive=True)], ids=repr)
+def test_newton_model_gram_form_equals_direct_form(fit_intercept, penalty):
+    """The Gram form of the prox-Newton model's CD takes the same steps as the direct form
+    (and both minimise the model: equal ``delta``, ``q = X delta + db`` and ``db``)."""
+    from reglab.linear.solvers import _cd_kernels as K
+
+    problem = _problem(Logistic(), X_TALL, Y_BIN, fit_intercept=fit_intercept)
+    n, p = problem.X.shape
+    rs = np.random.default_rng(4)
+    w = np.abs(0.2 * rs.standard_normal(p))
+    z = problem.matvec(w) + 0.3
+    g = problem.datafit.raw_gradient(problem.y, z)
+    d = problem.datafit.raw_hessian(problem.y, z)
+    a_, b_ = penalty.separable_coefficients(p)
+    ws = np.arange(p, dtype=np.int32)
+    design = _kernel_design(problem)
+    out = {}
+    for label, design_args in (("gram", design), ("direct", (1, *_csc_args(problem.X)))):
+        delta, q, db = np.zeros(p), np.zeros(n), np.zeros(1)
+        K.newton_inner(
+            *design_args, g, d, w, delta, q, ws, a_, b_, penalty.positive, fit_intercept,
+            db, 10000, 1e-13,
+        )  # fmt: skip
+        out[label] = (delta, q + db[0], db[0])
+    assert 4 * p <= n  # the dense call took the Gram branch
+    for x, y in zip(out["gram"], out["direct"], strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-8, atol=1e-10)
+    # q is X delta + db
+    np.testing.assert_allclose(out["gram"][1], problem.X @ out["gram"][0] + out["gram"][2])
+
+
+def _csc_args(X):
+    """A CSC copy of dense ``X`` as kernel arguments: the sparse (direct-form) code path."""
+    Xs = sp.csc_matrix(X)
+    return (
+        np.zeros((0, 0), order="F"),
+        Xs.data,
+        Xs.indices.astype(np.int32),
+        Xs.indptr.astype(np.int32),
+    )

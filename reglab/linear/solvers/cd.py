@@ -15,7 +15,7 @@ import numpy as np
 import scipy.linalg.blas as blas
 
 from reglab.linear._problem import duality_gap
-from reglab.linear.datafits import Quadratic
+from reglab.linear.datafits import Logistic, Quadratic, _norm_weights
 from reglab.linear.solvers import _cd_kernels as K
 from reglab.linear.solvers._base import Solver, SolveResult, init_coef
 
@@ -282,68 +282,84 @@ class CoordinateDescent(Solver):
             mode = 0
             Xd = X if X.dtype == np.float64 else np.asfortranarray(X, dtype=np.float64)
             data, indices, indptr = _EMPTY_F, _EMPTY_I, _EMPTY_I
+        # the Logistic datafit with every feature penalised runs the outer loop's gap, line
+        # search and intercept in compiled code; any other datafit through its own methods
+        fast = isinstance(df, Logistic) and bool(np.all(penalty.is_penalized(p)))
+        c = _norm_weights(sw, n)
+        u = np.empty(p)
+        g = np.empty(n)
+        d = np.empty(n)
+
+        def intercept(xw, b):
+            if fast:
+                return K.logistic_intercept(y, c, xw, float(b), 50)
+            return problem.optimal_intercept(xw, b)
+
         Xw = np.asarray(X @ w)
         if problem.explicit_intercept:
-            b = problem.optimal_intercept(Xw, b)
+            b = intercept(Xw, b)
         size = min(p, max(self.ws_start, 2 * int(np.count_nonzero(w))))
         prev_gap = np.inf
         gap = np.inf
         n_iter = 0
         # the inner CD stops on a relative change below inner_tol, tightened 10x per Newton
         # step; a warm start (along a path) is close to its answer, so its first Newton step
-        # is worth solving accurately: fewer outer steps of Python-side gap and line search
+        # is worth solving accurately: fewer outer steps of gap and line search
         inner_tol = 0.1 if w0 is None else 1e-4
         for n_iter in range(1, self.max_iter + 1):  # noqa: B007 (read after the loop)
             z = Xw + b
-            theta = -df.raw_gradient(y, z, sw)
-            gap, _ = duality_gap(problem, penalty, w, b, theta=theta)
+            if fast:
+                gap = K.logistic_gap_and_correlations(
+                    mode, Xd, data, indices, indptr, y, c, z, w, a, bq, penalty.positive, u
+                )
+            else:
+                theta = -df.raw_gradient(y, z, sw)
+                gap, _ = duality_gap(problem, penalty, w, b, theta=theta)
+                u = problem.rmatvec(theta)
             if gap <= tol_abs:
                 break
-            u = problem.rmatvec(theta)
             ws = self._ws(self._scores(u, w, a, bq, norms, penalty.positive), w, size, p)
-            g = -theta
-            d = df.raw_hessian(y, z, sw)
+            if fast:
+                K.logistic_derivatives(y, c, z, g, d)
+            else:
+                g = df.raw_gradient(y, z, sw)
+                d = df.raw_hessian(y, z, sw)
             delta = np.zeros(p)
             q = np.zeros(n)
             db = np.zeros(1)
             K.newton_inner(
-                mode,
-                Xd,
-                data,
-                indices,
-                indptr,
-                g,
-                d,
-                w,
-                delta,
-                q,
-                ws,
-                a,
-                bq,
-                penalty.positive,
-                problem.explicit_intercept,
-                db,
-                200,
-                inner_tol,
+                *(mode, Xd, data, indices, indptr, g, d, w, delta, q, ws, a, bq),
+                *(penalty.positive, problem.explicit_intercept, db, 200, inner_tol),
             )
-            # backtracking line search on the full objective (Armijo, sigma = 0.01)
-            pen0 = penalty.value(w)
-            f0 = df.value(y, z, sw) + pen0
             q += db[0]
-            decrease = g @ q + penalty.value(w + delta) - pen0
-            t = 1.0
-            for _ in range(30):
-                w_t = w + t * delta
-                f_t = df.value(y, z + t * q, sw) + penalty.value(w_t)
-                if f_t <= f0 + 0.01 * t * decrease:
-                    break
-                t *= 0.5
-            w = w_t
+            # backtracking line search on the full objective (Armijo, sigma = 0.01)
+            if fast:
+                t = K.logistic_line_search(y, c, z, q, g, w, delta, a, bq, ws, 0.01, 30)
+            else:
+                t = self._line_search(problem, penalty, z, q, g, w, delta)
+            w = w + t * delta
             Xw = Xw + t * (q - db[0])
             b = b + t * db[0]
             if problem.explicit_intercept:
-                b = problem.optimal_intercept(Xw, b)
+                b = intercept(Xw, b)
             inner_tol = max(inner_tol * 0.1, 1e-13)
             size = self._next_size(size, ws, w, p, gap, prev_gap)
             prev_gap = gap
         return self._finish(w, b, gap, n_iter, tol_abs)
+
+    @staticmethod
+    def _line_search(problem, penalty, z, q, g, w, delta, sigma=0.01, max_halvings=30):
+        """Armijo backtracking on the full objective through the datafit's own methods."""
+        df, y, sw = problem.datafit, problem.y, problem.sample_weight
+        pen0 = penalty.value(w)
+        f0 = df.value(y, z, sw) + pen0
+        decrease = g @ q + penalty.value(w + delta) - pen0
+        t = 1.0
+        for _ in range(max_halvings):
+            if (
+                df.value(y, z + t * q, sw) + penalty.value(w + t * delta)
+                <= f0 + sigma * t * decrease
+            ):
+                break
+            t *= 0.5
+        return t
