@@ -45,7 +45,7 @@ $(BENCH)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(BENCH)
 	$(BENCH)/bin/python -m pip install -q --upgrade pip
 	$(BENCH)/bin/python -m pip install -q torch==2.13.0
-	$(BENCH)/bin/python -m pip install -q -e '.[torch,dask]' skglm celer glum
+	$(BENCH)/bin/python -m pip install -q -e '.[torch,dask]' skglm celer glum python-glmnet
 	$(BENCH)/bin/python -m pip install -q --no-deps timm
 	touch $@
 

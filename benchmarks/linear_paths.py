@@ -8,8 +8,8 @@ is the median of ``--runs`` runs after a warm-up.  A solver whose run exceeds ``
 seconds before reaching the target is reported as ``>time (subopt reached)``.  The first call in a fresh process (JIT) is timed separately for reglab.
 Objectives are scikit-learn's: 1/(2n)||y - Xw||^2 + alpha*pen(w) and mean log-loss +
 alpha*||w||_1 (glum uses the same scaling; scikit-learn/celer logistic take C = 1/(n alpha)).
-No intercept (scikit-learn's path convention).  glmnet is not run: python-glmnet does not
-build here (Fortran; python-glmnet#83).
+No intercept (scikit-learn's path convention).  glmnet is python-glmnet's binary wheel (the
+Fortran glmnet), run with ``standardize=False`` on the same lambda grid.
 
 Run it in the benchmark environment, which has the peers:
 
@@ -199,12 +199,36 @@ def run_glum(kind, X, y, alphas, l1_ratio, tol):
     return np.asarray(est.coef_path_).T
 
 
+def run_glmnet(kind, X, y, alphas, l1_ratio, tol):
+    """python-glmnet (the Fortran glmnet of Friedman, Hastie & Tibshirani) on our lambda grid.
+
+    glmnet's Gaussian and binomial objectives use the same scaling as ours; ``tol`` is its
+    ``thresh`` (a bound on the weighted coefficient change, not a duality gap).
+    """
+    import glmnet
+
+    cls = glmnet.ElasticNet if kind == "quad" else glmnet.LogitNet
+    est = cls(
+        alpha=l1_ratio,
+        lambda_path=alphas,
+        standardize=False,
+        fit_intercept=False,
+        n_splits=0,  # no internal cross-validation
+        tol=tol,
+        max_iter=1_000_000,
+    )
+    est.fit(X, y if kind == "quad" else (y > 0).astype(int))
+    coefs = np.asarray(est.coef_path_)
+    return coefs if kind == "quad" else coefs[0]
+
+
 SOLVERS = {
     "reglab": run_reglab,
     "scikit-learn": run_sklearn,
     "skglm": run_skglm,
     "celer": run_celer,
     "glum": run_glum,
+    "glmnet": run_glmnet,
 }
 
 

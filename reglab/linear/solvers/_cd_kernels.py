@@ -229,6 +229,15 @@ def _anderson(W_hist, K):
     return z / s
 
 
+# glmnet's active-set cycling (Friedman et al., 2010, sec. 2.6): between full sweeps of the
+# working set, epochs visit only its non-zero coordinates.  A full sweep opens every
+# _FULL_EVERY-th Anderson cycle.  Measured on the quick benchmark paths (2-core VM, one core):
+# sparse lasso 2000x10000 2.73 s -> 2.17 s, dense wide lasso 0.66 s -> 0.51 s (3: 2.16/0.50,
+# 10: 2.07/0.43; every value from 3 to 10 is within the noise of the others).
+_ACTIVE_CYCLING = True
+_FULL_EVERY = 5
+
+
 @njit(cache=True)
 def inner_cd(
     mode,
@@ -278,13 +287,29 @@ def inner_cd(
     r_save = np.empty(n)
     gap = np.inf
     epoch = 0
+    active = ws
     for epoch in range(1, max_epochs + 1):  # noqa: B007
+        # active-set cycling (see _FULL_EVERY): a full sweep, then sweeps over the
+        # coordinates it left non-zero; the ws gap still certifies every ws coordinate
+        full = K == 0 or not _ACTIVE_CYCLING or (n_hist == 0 and n_cycle % _FULL_EVERY == 0)
+        sweep = ws if full else active
         if mode == 0:
-            _epoch_dense(X, r, w, L, a, b, ws, positive)
+            _epoch_dense(X, r, w, L, a, b, sweep, positive)
         else:
             _epoch_sparse(
-                data, indices, indptr, mu, xv, m_sv, center, r, w, L, a, b, ws, positive, n
+                data, indices, indptr, mu, xv, m_sv, center, r, w, L, a, b, sweep, positive, n
             )
+        if full and _ACTIVE_CYCLING:
+            n_act = 0
+            for k in range(nws):
+                if w[ws[k]] != 0.0:
+                    n_act += 1
+            active = np.empty(n_act, dtype=ws.dtype)
+            n_act = 0
+            for k in range(nws):
+                if w[ws[k]] != 0.0:
+                    active[n_act] = ws[k]
+                    n_act += 1
         if K == 0:
             if epoch % check_every == 0:
                 _true_residual(mode, r, v, m_sv, r_true)
