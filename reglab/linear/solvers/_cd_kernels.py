@@ -881,3 +881,66 @@ def logistic_intercept(y, c, xw, b, max_newton):
             break
         b -= grad / hess
     return b
+
+
+# ------------------------------------------------------------------------- outer loop
+# The outer (working-set) iteration's own work, compiled: in numpy it cost ~110 us per
+# iteration at p = 2000 (score temporaries, argpartition, sort), a third of the dense wide
+# elastic-net path.
+
+
+@njit(cache=True)
+def select_working_set(u, w, a, norms, positive, size):
+    """Sorted indices of the ``size`` features closest to violating optimality.
+
+    Celer's score ``(a_j - |x_j.theta|) / ||x_j||`` (``u = X^T theta``; with ``positive`` only
+    ``x_j.theta > a_j`` violates, so no absolute value); the support and the unpenalised
+    features come first, zero columns last (Massias, Gramfort & Salmon, 2018).  Selection by
+    a partition, O(p).
+    """
+    p = u.shape[0]
+    if size >= p:
+        return np.arange(p).astype(np.int32)
+    d = np.empty(p)
+    for j in range(p):
+        if w[j] != 0.0:
+            d[j] = -np.inf
+        elif norms[j] == 0.0:
+            d[j] = np.inf
+        elif a[j] == 0.0:
+            d[j] = -np.inf
+        else:
+            val = u[j] if positive else abs(u[j])
+            d[j] = (a[j] - val) / np.sqrt(norms[j])
+            if not np.isfinite(d[j]):
+                d[j] = -np.inf
+    thr = np.partition(d, size - 1)[size - 1]
+    out = np.empty(size, dtype=np.int32)
+    k = 0
+    for j in range(p):
+        if d[j] < thr:
+            out[k] = j
+            k += 1
+    for j in range(p):
+        if k >= size:
+            break
+        if d[j] == thr:
+            out[k] = j
+            k += 1
+    return np.sort(out)
+
+
+@njit(cache=True, fastmath=_REASSOC)
+def residual(mode, X, data, indices, indptr, y, w, r):
+    """``r = y - X w`` (raw columns, no centring) over the non-zero coefficients only."""
+    r[:] = y
+    for j in range(w.shape[0]):
+        wj = w[j]
+        if wj == 0.0:
+            continue
+        if mode == 0:
+            for i in range(X.shape[0]):
+                r[i] -= wj * X[i, j]
+        else:
+            for k in range(indptr[j], indptr[j + 1]):
+                r[indices[k]] -= wj * data[k]

@@ -89,33 +89,17 @@ class CoordinateDescent(Solver):
         return self._solve_newton(problem, penalty, w0, b0)
 
     # ------------------------------------------------------------------ helpers
-    def _ws(self, scores, w, size, p):
+    def _ws(self, u, w, a, norms, positive, size, p):
         """Working set: the support plus the features closest to violating optimality."""
         if not self.use_working_sets or size >= p:
             return np.arange(p, dtype=np.int32)
-        scores = scores.copy()
-        scores[w != 0] = -np.inf
-        idx = np.argpartition(scores, size - 1)[:size]
-        return np.sort(idx).astype(np.int32)
+        return K.select_working_set(u, w, a, norms, positive, size)
 
     def _next_size(self, size, ws, w, p, gap, prev_gap):
         new = min(p, max(self.ws_start, 2 * int(np.count_nonzero(w))))
         if gap > 0.5 * prev_gap:  # little progress: the working set misses violators
             new = max(new, min(p, 2 * ws.shape[0]))
         return new
-
-    @staticmethod
-    def _scores(u, w, a, b, norms, positive=False):
-        """Celer's ranking ``(a_j - |u_j - b_j w_j|) / ||x_j||``; unpenalised first.
-
-        With ``positive`` only ``u_j - b_j w_j > a_j`` violates optimality, so no absolute value.
-        """
-        v = u - b * w
-        with np.errstate(divide="ignore", invalid="ignore"):
-            d = (a - (v if positive else np.abs(v))) / np.sqrt(norms)
-        d[(a == 0) | ~np.isfinite(d)] = -np.inf
-        d[norms == 0] = np.inf
-        return d
 
     # --------------------------------------------------------------- quadratic
     def _solve_quadratic(self, problem, penalty, w0):
@@ -128,7 +112,7 @@ class CoordinateDescent(Solver):
         tol_abs = max(self.tol * problem.value_scale(), 1e-15)
         if problem.is_sparse:
             mode = 1
-            data, indices, indptr = X.data.astype(np.float64), X.indices, X.indptr
+            data, indices, indptr = X.data.astype(np.float64, copy=False), X.indices, X.indptr
             if problem.mu is not None:
                 mu, v = problem.mu, problem.v
             else:
@@ -157,11 +141,9 @@ class CoordinateDescent(Solver):
         for n_iter in range(1, self.max_iter + 1):  # noqa: B007 (read after the loop)
             if n_iter > 1:
                 # fresh residual: the certificate must not inherit the drift of CD's updates
+                K.residual(mode, Xd, data, indices, indptr, y, w, r)
                 if mode == 1:
-                    r = y - X @ w
                     m_sv[:] = (mu @ w, v @ r, v @ v)
-                else:
-                    r = y - Xd @ w
             r_true = r + m_sv[0] * v if mode == 1 else r
             if all_pen:
                 # one compiled pass: X^T theta for the ranking and the gap, the primal from r
@@ -183,7 +165,7 @@ class CoordinateDescent(Solver):
                 u = problem.rmatvec(r_true / n)
             if gap <= tol_abs:
                 break
-            ws = self._ws(self._scores(u, w, a, b, norms, penalty.positive), w, size, p)
+            ws = self._ws(u, w, a, norms, penalty.positive, size, p)
             K.inner_cd(
                 mode,
                 Xd,
@@ -247,7 +229,7 @@ class CoordinateDescent(Solver):
             gap = gap_fn()
             if gap <= tol_abs:
                 break
-            ws = self._ws(self._scores(h, w, a, b, norms, penalty.positive), w, size, p)
+            ws = self._ws(h, w, a, norms, penalty.positive, size, p)
             K.gram_cd(
                 G,
                 q,
@@ -277,7 +259,7 @@ class CoordinateDescent(Solver):
         tol_abs = max(self.tol * problem.value_scale(), 1e-15)
         if problem.is_sparse:
             mode, Xd = 1, _EMPTY_2D
-            data, indices, indptr = X.data.astype(np.float64), X.indices, X.indptr
+            data, indices, indptr = X.data.astype(np.float64, copy=False), X.indices, X.indptr
         else:
             mode = 0
             Xd = X if X.dtype == np.float64 else np.asfortranarray(X, dtype=np.float64)
@@ -318,7 +300,7 @@ class CoordinateDescent(Solver):
                 u = problem.rmatvec(theta)
             if gap <= tol_abs:
                 break
-            ws = self._ws(self._scores(u, w, a, bq, norms, penalty.positive), w, size, p)
+            ws = self._ws(u, w, a, norms, penalty.positive, size, p)
             if fast:
                 K.logistic_derivatives(y, c, z, g, d)
             else:
