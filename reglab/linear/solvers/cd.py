@@ -187,7 +187,11 @@ class CoordinateDescent(Solver):
                 0.3 * gap,
                 self.max_epochs,
                 self.anderson_k,
-                10,
+                # working-set gap every 4th Anderson cycle (24 epochs): checking every 2nd
+                # stopped inner solves early and paid for more outer iterations (quick
+                # benchmark paths, one core: enet 0.12 -> 0.10 s, lasso 0.49 -> 0.45 s,
+                # sparse 2.2 -> 1.85 s)
+                20,
                 r_acc,
                 acc_flag,
             )
