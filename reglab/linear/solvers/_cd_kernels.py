@@ -283,6 +283,8 @@ def inner_cd(
     cycles_per_check = max(1, (check_every + K) // (K + 1))
     acc_flag[0] = 0
     n_hist = 0
+    cyc = ws
+    n_c = nws
     r_true = np.empty(n)
     w_old = np.empty(nws)
     r_save = np.empty(n)
@@ -343,8 +345,13 @@ def inner_cd(
                     break
             continue
         # one Anderson cycle = K + 1 plain CD epochs, whose iterates contain no jump
-        for k in range(nws):
-            hist[n_hist, k] = w[ws[k]]
+        if n_hist == 0:
+            # after a cycle's first epoch only the active coordinates move: extrapolate
+            # those (half the working set or less in the tail of a path)
+            cyc = active
+            n_c = cyc.shape[0]
+        for k in range(n_c):
+            hist[n_hist, k] = w[cyc[k]]
         if keep_residuals:
             rhist[n_hist, :] = r
         n_hist += 1
@@ -353,16 +360,16 @@ def inner_cd(
         n_hist = 0
         n_cycle += 1
         check = n_cycle % cycles_per_check == 0
-        c = _anderson(hist, K)
+        c = _anderson(hist[:, :n_c], K)
         have_cand = c.shape[0] == K
         if have_cand:
-            for k in range(nws):
+            for k in range(n_c):
                 cand[k] = 0.0
             for kk in range(K):
-                for k in range(nws):
+                for k in range(n_c):
                     cand[k] += c[kk] * hist[kk + 1, k]
             if positive:
-                for k in range(nws):
+                for k in range(n_c):
                     if cand[k] < 0.0:
                         have_cand = False
         accepted = False
@@ -372,7 +379,6 @@ def inner_cd(
             f_old = 0.0
             for i in range(n):
                 f_old += r[i] * r[i]
-            f_old = 0.5 * f_old / n + _pen_value(w, a, b, ws)
             r_cand[:] = 0.0
             for kk in range(K):
                 ck = c[kk]
@@ -381,21 +387,25 @@ def inner_cd(
             f_new = 0.0
             for i in range(n):
                 f_new += r_cand[i] * r_cand[i]
+            # the penalty differs on the extrapolated coordinates only
+            pen_old = 0.0
             pen_new = 0.0
-            for k in range(nws):
-                j = ws[k]
+            for k in range(n_c):
+                j = cyc[k]
+                pen_old += a[j] * abs(w[j]) + 0.5 * b[j] * w[j] * w[j]
                 pen_new += a[j] * abs(cand[k]) + 0.5 * b[j] * cand[k] * cand[k]
+            f_old = 0.5 * f_old / n + pen_old
             f_new = 0.5 * f_new / n + pen_new
             r_acc[:] = r_cand
             accepted = f_new < f_old
             if accepted:
-                for k in range(nws):
-                    w[ws[k]] = cand[k]
+                for k in range(n_c):
+                    w[cyc[k]] = cand[k]
                 r[:] = r_cand
         elif have_cand:
             # primal Anderson extrapolation, kept when it lowers the objective
-            for k in range(nws):
-                w_old[k] = w[ws[k]]
+            for k in range(n_c):
+                w_old[k] = w[cyc[k]]
             _true_residual(mode, r, v, m_sv, r_true)
             f_old = 0.0
             for i in range(n):
@@ -403,11 +413,11 @@ def inner_cd(
             f_old = 0.5 * f_old / n + _pen_value(w, a, b, ws)
             r_save[:] = r
             m0, s0 = m_sv[0], m_sv[1]
-            for k in range(nws):
+            for k in range(n_c):
                 d = cand[k] - w_old[k]
                 if d != 0.0:
-                    _axpy(mode, X, data, indices, indptr, mu, ws[k], d, r, xv, m_sv)
-                w[ws[k]] = cand[k]
+                    _axpy(mode, X, data, indices, indptr, mu, cyc[k], d, r, xv, m_sv)
+                w[cyc[k]] = cand[k]
             # the residual at the extrapolated point is an extrapolated residual
             # (sum_k c_k r_k with sum_k c_k = 1): the dual extrapolation of Massias et al.
             _true_residual(mode, r, v, m_sv, r_acc)
@@ -417,8 +427,8 @@ def inner_cd(
             f_new = 0.5 * f_new / n + _pen_value(w, a, b, ws)
             accepted = f_new < f_old
             if not accepted:
-                for k in range(nws):
-                    w[ws[k]] = w_old[k]
+                for k in range(n_c):
+                    w[cyc[k]] = w_old[k]
                 r[:] = r_save
                 m_sv[0], m_sv[1] = m0, s0
         if not check:
