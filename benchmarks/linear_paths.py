@@ -5,7 +5,8 @@ the path for the peers that take them).  Its tolerance is tightened (1e-4, 1e-6,
 until its relative suboptimality (P - P*) / P* is <= 1e-6 at every alpha, P* being the best
 objective any solver reached (a reglab run at tol=1e-13 included); the time at that tolerance
 is the median of ``--runs`` runs after a warm-up.  A solver whose run exceeds ``--budget``
-seconds before reaching the target is reported as ``>time (subopt reached)``.  The first call in a fresh process (JIT) is timed separately for reglab.
+seconds before reaching the target is reported as ``>time (subopt reached)``; each run is
+done in a forked child that is killed at ``--budget`` seconds (``>budget (killed at tol)``).  The first call in a fresh process (JIT) is timed separately for reglab.
 Objectives are scikit-learn's: 1/(2n)||y - Xw||^2 + alpha*pen(w) and mean log-loss +
 alpha*||w||_1 (glum uses the same scaling; scikit-learn/celer logistic take C = 1/(n alpha)).
 No intercept (scikit-learn's path convention).  glmnet is python-glmnet's binary wheel (the
@@ -243,6 +244,43 @@ def timed(fn, *args):
     return time.perf_counter() - t0, out
 
 
+class OverBudget(Exception):
+    """A solve that was stopped after the time budget."""
+
+
+def limited(limit, fn, *args):
+    """``timed(fn, *args)`` in a forked child, killed after ``limit`` seconds.
+
+    A peer that takes minutes per path at the issue sizes would otherwise hold the whole run
+    (Python cannot interrupt compiled code); the child inherits the parent's imports and
+    compiled code, so only the solve itself is timed.
+    """
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+
+    def child():
+        try:
+            send.send(("ok", timed(fn, *args)))
+        except Exception as exc:  # reported in the parent, as if raised there
+            send.send(("error", exc))
+
+    proc = ctx.Process(target=child, daemon=True)
+    proc.start()
+    send.close()
+    try:
+        if not recv.poll(limit):
+            raise OverBudget(f"{limit:.0f} s")
+        status, value = recv.recv()
+    finally:
+        proc.kill()
+        proc.join()
+    if status == "error":
+        raise value
+    return value
+
+
 def first_call_time():
     code = (
         "import time; t=time.perf_counter(); import numpy as np, reglab.linear as rl; "
@@ -307,7 +345,12 @@ def main():
             try:
                 timed(fn, kind, X, y, alphas[:3], l1_ratio, 1e-4)  # warm-up (JIT, imports)
                 for tol in TOLS:
-                    t, coefs = timed(fn, kind, X, y, alphas, l1_ratio, tol)
+                    try:
+                        t, coefs = limited(args.budget, fn, kind, X, y, alphas, l1_ratio, tol)
+                    except OverBudget:
+                        row[sname] = f">{args.budget:.3g} (killed at tol {tol:.0e})"
+                        found.pop(sname, None)
+                        break
                     obj = np.array(
                         [
                             objective(kind, X, y, coefs[:, k], a, l1_ratio)
@@ -326,7 +369,7 @@ def main():
                 row[sname] = f">{t:.3g} (subopt {subopt:.0e})"
                 continue
             times = [t] + [
-                timed(SOLVERS[sname], kind, X, y, alphas, l1_ratio, tol)[0]
+                limited(3 * args.budget, SOLVERS[sname], kind, X, y, alphas, l1_ratio, tol)[0]
                 for _ in range(max(args.runs - 1, 0))
             ]
             row[sname] = float(np.median(times))
