@@ -77,6 +77,12 @@ class Problem:
             self._cache["norms"] = np.maximum(n2, 0.0)
         return self._cache["norms"]
 
+    def fortran(self) -> np.ndarray:
+        """Dense ``X`` in Fortran order (cached): what column-wise kernels stream through."""
+        if "fortran" not in self._cache:
+            self._cache["fortran"] = np.asfortranarray(self.X)
+        return self._cache["fortran"]
+
     def predictor(self, w, b=0.0) -> np.ndarray:
         return self.matvec(w) + b
 
@@ -153,14 +159,21 @@ def _op_norm2(X, weights) -> float:
 
 
 def _writeable(X):
-    """F-ordered writeable float64 (dense) or CSC with int32 indices: one numba signature."""
+    """Contiguous writeable float64 (dense, C or F order kept) or CSC with int32 indices.
+
+    Dense X keeps its memory order: the Gram matrix and the matrix products take either, and
+    an F-ordered copy of a tall C-ordered X costs as much as the Gram matrix itself; the
+    column-wise kernels get F order through :meth:`Problem.fortran`.
+    """
     if sp.issparse(X):
         X = sp.csc_matrix(X, dtype=np.float64, copy=True)
         X.indices = X.indices.astype(np.int32)
         X.indptr = X.indptr.astype(np.int32)
         return X
-    X = np.asfortranarray(X, dtype=np.float64)
-    return X if X.flags.writeable else X.copy(order="F")
+    X = np.asarray(X, dtype=np.float64)
+    if not (X.flags.c_contiguous or X.flags.f_contiguous):
+        X = np.asfortranarray(X)
+    return X if X.flags.writeable else X.copy(order="K")
 
 
 def make_problem(X, y, datafit, *, sample_weight=None, fit_intercept=True, n_classes=1):
@@ -184,7 +197,6 @@ def make_problem(X, y, datafit, *, sample_weight=None, fit_intercept=True, n_cla
             Xs = X - X_offset if fit_intercept else X
             if sample_weight is not None:
                 Xs = Xs * rows[:, None]
-            Xs = np.asfortranarray(Xs)
         return Problem(
             X=_writeable(Xs),
             y=np.asarray(yc, dtype=np.float64),
