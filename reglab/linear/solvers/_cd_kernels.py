@@ -233,8 +233,7 @@ def _anderson(W_hist, K):
 # working set, epochs visit only its non-zero coordinates.  A full sweep opens every
 # _FULL_EVERY-th Anderson cycle.  Measured on the quick benchmark paths (2-core VM, one core):
 # sparse lasso 2000x10000 2.73 s -> 2.17 s, dense wide lasso 0.66 s -> 0.51 s (3: 2.16/0.50,
-# 10: 2.07/0.43; every value from 3 to 10 is within the noise of the others).  newton_inner
-# counts it in epochs: L1-logistic 500x500 path 0.37 s -> 0.31 s.
+# 10: 2.07/0.43; every value from 3 to 10 is within the noise of the others).
 _ACTIVE_CYCLING = True
 _FULL_EVERY = 5
 
@@ -730,8 +729,10 @@ def newton_inner(
             X, g, d, w, delta, q, ws, a, b, positive, center, m, xd, H, db, max_epochs, tol
         )
     epoch = 0
-    # active-set cycling (as in inner_cd): full sweeps alternate with sweeps over the
-    # coordinates non-zero after the last full one; only a full sweep may stop the loop
+    # glmnet's active-set cycling: a full sweep, then sweeps over the coordinates it left
+    # non-zero until they converge, then a full sweep to confirm; only a full sweep may
+    # stop the loop.  (A periodic full sweep every 5 epochs, as inner_cd does, cost 25% more
+    # on the 2000 x 2000 L1-logistic path: 7.3 s -> 5.9 s without it.)
     sweep = np.arange(nws)
     n_sweep = nws
     full = True
@@ -779,8 +780,7 @@ def newton_inner(
                 if w[ws[k]] + delta[ws[k]] != 0.0:
                     sweep[n_sweep] = k
                     n_sweep += 1
-        # after a converged active sweep, or every _FULL_EVERY epochs, sweep everything
-        full = converged or epoch % _FULL_EVERY == 0
+        full = converged
     db[0] = s_off
     return epoch
 
