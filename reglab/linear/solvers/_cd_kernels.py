@@ -13,10 +13,18 @@ Every ``K + 1`` epochs the last iterates are combined by Anderson extrapolation 
 kept when it lowers the objective (Bertrand & Massias, 2021, "Anderson acceleration of
 coordinate descent", AISTATS).  The residual at the extrapolated point, ``sum_k c_k r_k``, is
 also an extrapolated dual point (Massias, Gramfort & Salmon, 2018): it is tried as the dual
-point of the gap when the primal step is rejected, at no extra O(n) storage per epoch.  The
-inner stopping test is a duality gap on the working set, every other Anderson cycle.
-An epoch is one call of :func:`_epoch_dense` or :func:`_epoch_sparse`, specialised so that the
-coordinate loop keeps its scalars in registers (4x fewer ns per update on sparse columns).
+point of the gap when the primal step is rejected.  On dense designs the cycle's residuals
+are kept, so the candidate's residual costs O(K n) instead of an axpy per moved coordinate.
+Between full sweeps of the working set, epochs visit only its non-zero coordinates (glmnet's
+active-set cycling).  The inner stopping test is a duality gap on the working set, every
+fourth Anderson cycle.  An epoch is one call of :func:`_epoch_dense` or :func:`_epoch_sparse`,
+specialised so that the coordinate loop keeps its scalars in registers (4x fewer ns per
+update on sparse columns).
+
+Binary logistic regression (:func:`newton_inner` and the ``logistic_*`` kernels): CD on the
+proximal-Newton quadratic model, its gap, Armijo line search and intercept.  The outer
+working-set loop's selection and residual are here too (:func:`select_working_set`,
+:func:`residual`).
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ the dual constraint ``(a_j - |x_j^T theta|) / ||x_j||`` and solves the subproble
 set of about twice the support (Massias, Gramfort & Salmon, 2018, Celer, ICML; Bertrand &
 Massias, 2021, AISTATS).  When ``n > p`` on dense data the inner solver runs on the Gram
 matrix (covariance updates, Friedman et al. 2010).  Logistic: proximal Newton (newGLMNET,
-Yuan, Ho & Lin, 2012) with the same working sets and a numba CD on the quadratic model.
+Yuan, Ho & Lin, 2012) with the same working sets and a numba CD on the quadratic model (on
+its Gram matrix for small dense working sets); for the Logistic datafit with every feature
+penalised the gap, Armijo search and intercept are compiled too.
 """
 
 from __future__ import annotations
@@ -285,9 +287,10 @@ class CoordinateDescent(Solver):
             mode = 0
             Xd = problem.fortran()
             data, indices, indptr = _EMPTY_F, _EMPTY_I, _EMPTY_I
-        # the Logistic datafit with every feature penalised runs the outer loop's gap, line
-        # search and intercept in compiled code; any other datafit through its own methods
-        fast = isinstance(df, Logistic) and bool(np.all(penalty.is_penalized(p)))
+        # the Logistic datafit itself (not a subclass, whose overrides the kernels would
+        # ignore) with every feature penalised runs the outer loop's gap, line search and
+        # intercept in compiled code; any other datafit through its own methods
+        fast = type(df) is Logistic and bool(np.all(penalty.is_penalized(p)))
         c = _norm_weights(sw, n)
         u = np.empty(p)
         g = np.empty(n)
