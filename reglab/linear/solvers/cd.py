@@ -132,17 +132,19 @@ class CoordinateDescent(Solver):
                 mu, v = problem.mu, problem.v
             else:
                 mu, v = np.zeros(p), np.zeros(n)
-            xv = np.asarray(X.T @ v).ravel()
-            r = y - X @ w
-            m_sv = np.array([mu @ w, v @ r, v @ v])
+            if "xv" not in problem._cache:  # X^T v, the same at every alpha of a path
+                problem._cache["xv"] = np.asarray(X.T @ v).ravel()
+            xv = problem._cache["xv"]
             Xd = _EMPTY_2D
         else:
             mode = 0
             Xd = problem.fortran()
             data, indices, indptr = _EMPTY_F, _EMPTY_I, _EMPTY_I
             mu, v, xv = _EMPTY_F, _EMPTY_F, _EMPTY_F
-            r = y - Xd @ w
-            m_sv = np.zeros(3)
+        # y - X w over the non-zero coefficients only (a warm start along a path is sparse)
+        r = np.empty(n)
+        K.residual(mode, Xd, data, indices, indptr, y, w, r)
+        m_sv = np.array([mu @ w, v @ r, v @ v]) if mode == 1 else np.zeros(3)
         r_acc = np.zeros(n)
         acc_flag = np.zeros(1, dtype=np.int64)
         size = min(p, max(self.ws_start, 2 * int(np.count_nonzero(w))))
