@@ -345,3 +345,41 @@ def test_memory_order_of_dense_X_does_not_change_the_fit(shape, datafit):
         fits.append(CoordinateDescent(tol=1e-12, max_iter=1000).solve(problem, L1(0.02)))
     np.testing.assert_allclose(fits[0].coef, fits[1].coef, rtol=1e-9, atol=1e-11)
     assert fits[0].dual_gap >= 0 and fits[1].dual_gap >= 0
+
+
+def _gram_state(X, y, w):
+    n = X.shape[0]
+    G = X.T @ X / n
+    q = X.T @ y / n
+    return np.ascontiguousarray(G), q, float(y @ y) / n, q - G @ w
+
+
+def test_gram_active_newton_step_lands_on_the_solution_or_the_face_boundary():
+    """From a point with the optimal support and signs, one active-set Newton step gives the
+    CD solution; when the face's minimiser flips a sign, the step stops where that coordinate
+    reaches zero (exactly 0) and the objective still decreases."""
+    from reglab.linear.solvers import _cd_kernels as K
+
+    problem = _problem(Quadratic(), X_TALL, Y_TALL, fit_intercept=False)
+    X, y = problem.X, problem.y
+    pen = L1(0.05)
+    p = X.shape[1]
+    a, b = pen.separable_coefficients(p)
+    ws = np.arange(p, dtype=np.int32)
+    ref = CoordinateDescent(tol=1e-14, max_iter=1000).solve(problem, pen).coef
+    support = ref != 0
+    # a perturbed point on the optimal face
+    w = np.where(support, ref * 1.3 + 0.01 * np.sign(ref), 0.0)
+    G, q, yy, h = _gram_state(X, y, w)
+    assert K._gram_active_newton(G, q, yy, w, h, a, b, ws, np.sign(w))
+    np.testing.assert_allclose(w, ref, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(h, q - G @ w, atol=1e-12)  # h kept equal to q - G w
+    # a point on a wrong face: a coordinate whose sign is opposite to the solution's
+    j = int(np.flatnonzero(support)[0])
+    w = ref.copy()
+    w[j] = -0.05 * np.sign(ref[j])
+    G, q, yy, h = _gram_state(X, y, w)
+    f_before = K._gram_obj(q, yy, w, h, a, b, ws)
+    assert K._gram_active_newton(G, q, yy, w, h, a, b, ws, np.sign(w))
+    assert w[j] == 0.0
+    assert K._gram_obj(q, yy, w, h, a, b, ws) < f_before

@@ -506,6 +506,11 @@ def gram_cd(G, q, yy, w, h, a, b, ws, positive, tol, max_epochs, check_every, an
     K = anderson_k
     hist = np.zeros((K + 1, nws))
     n_hist = 0
+    # active-set Newton steps (see _gram_active_newton): tried once the signs of the working
+    # set have not changed for `wait` Anderson cycles; a failed try doubles the wait
+    signs = np.zeros(nws)
+    stable = 0
+    wait = 2
     for epoch in range(1, max_epochs + 1):  # noqa: B007
         for k in range(nws):
             j = ws[k]
@@ -552,11 +557,93 @@ def gram_cd(G, q, yy, w, h, a, b, ws, positive, tol, max_epochs, check_every, an
                             for k in range(nws):
                                 w[ws[k]] = w_old[k]
                             h[:] = h_old
+                same = True
+                for k in range(nws):
+                    sk = np.sign(w[ws[k]])
+                    if sk != signs[k]:
+                        same = False
+                        signs[k] = sk
+                stable = stable + 1 if same else 0
+                if stable >= wait:
+                    stable = 0
+                    if not _gram_active_newton(G, q, yy, w, h, a, b, ws, signs):
+                        wait *= 2
         if epoch % check_every == 0:
             gap = gram_gap(q, yy, w, h, a, b, ws, positive)
             if gap <= tol:
                 break
     return epoch, gap
+
+
+@njit(cache=True)
+def _gram_active_newton(G, q, yy, w, h, a, b, ws, signs):
+    """Jump to the minimiser on the current orthant face; True if it was taken.
+
+    With the support ``S`` and its signs ``s`` fixed, the objective is the quadratic
+    ``1/2 w_S^T G_SS w_S - (q_S - a_S s_S)^T w_S + b_S |w_S|^2 / 2``, minimised by one linear
+    solve.  When the solution keeps every sign it is the exact answer if the zero coordinates
+    satisfy their KKT conditions (which the gap checks); otherwise the step stops where the
+    first coordinate reaches zero, as in an active-set method.  Kept only if the objective
+    decreases.  On the ill-conditioned Gram matrices where CD crawls (diabetes
+    with degree-3 features: one alpha took 42 000 epochs) this ends the crawl in O(|S|^3).
+    """
+    m = 0
+    for k in range(ws.shape[0]):
+        if signs[k] != 0.0:
+            m += 1
+    if m == 0:
+        return False
+    S = np.empty(m, dtype=np.int64)
+    sg = np.empty(m)
+    m = 0
+    for k in range(ws.shape[0]):
+        if signs[k] != 0.0:
+            S[m] = ws[k]
+            sg[m] = signs[k]
+            m += 1
+    A = np.empty((m, m))
+    rhs = np.empty(m)
+    for r in range(m):
+        for c in range(m):
+            A[r, c] = G[S[r], S[c]]
+        A[r, r] += b[S[r]]
+        rhs[r] = q[S[r]] - a[S[r]] * sg[r]
+    x = np.linalg.solve(A, rhs)
+    # the objective is a convex quadratic on the face: moving from w toward x lowers it all
+    # the way to x; stop where the first coordinate reaches zero (it leaves the support)
+    t = 1.0
+    hit = -1
+    for r in range(m):
+        if not np.isfinite(x[r]):
+            return False
+        if x[r] * sg[r] <= 0.0:
+            wr = w[S[r]]
+            frac = wr / (wr - x[r])
+            if frac < t:
+                t = frac
+                hit = r
+    for r in range(m):
+        x[r] = w[S[r]] + t * (x[r] - w[S[r]])
+    if hit >= 0:
+        x[hit] = 0.0
+    f_old = _gram_obj(q, yy, w, h, a, b, ws)
+    h_old = h.copy()
+    w_old = np.empty(m)
+    p = G.shape[0]
+    for r in range(m):
+        j = S[r]
+        w_old[r] = w[j]
+        d = x[r] - w[j]
+        if d != 0.0:
+            for i in range(p):
+                h[i] -= d * G[j, i]
+        w[j] = x[r]
+    if _gram_obj(q, yy, w, h, a, b, ws) < f_old:
+        return True
+    for r in range(m):
+        w[S[r]] = w_old[r]
+    h[:] = h_old
+    return False
 
 
 @njit(cache=True)
