@@ -324,6 +324,9 @@ def main():
     ap.add_argument("--budget", type=float, default=60.0, help="seconds per solve before giving up")
     ap.add_argument("--only", default=None, help="substring of the problem names to run")
     ap.add_argument("--ablation", action="store_true", help="only time reglab's accelerations")
+    ap.add_argument(
+        "--solvers", default=",".join(SOLVERS), help="comma-separated subset of the solvers"
+    )
     args = ap.parse_args()
     if args.ablation:
         ablation(args.quick, args.runs)
@@ -341,7 +344,13 @@ def main():
         )
         found = {}
         row = {"problem": name}
+        chosen = [name.strip() for name in args.solvers.split(",")]
+        unknown = sorted(set(chosen) - set(SOLVERS))
+        if unknown:
+            raise SystemExit(f"--solvers: unknown {unknown}; choose among {list(SOLVERS)}")
         for sname, fn in SOLVERS.items():
+            if sname not in chosen:
+                continue
             try:
                 timed(fn, kind, X, y, alphas[:3], l1_ratio, 1e-4)  # warm-up (JIT, imports)
                 for tol in TOLS:
