@@ -182,7 +182,6 @@ def gap_and_correlations(
         ry += r_true[i] * y[i]
     primal = 0.5 * rp / n + _pen_value(w, a, b, ws)
     # x_j.r_true computed directly (x_j = X_j - mu_j v in sparse mode)
-    scale = 1.0
     sv = 0.0
     if mode == 1:
         for i in range(n):
@@ -198,10 +197,25 @@ def gap_and_correlations(
             for kk in range(indptr[j], indptr[j + 1]):
                 s += data[kk] * r_true[indices[kk]]
             s -= mu[j] * sv
-        u = s / n
-        us[k] = u
+        us[k] = s / n
+    scale, conj = _dual_rescaling(us, ws, a, b, positive)
+    dual = ry / (n * scale) - 0.5 * rr / (n * scale * scale) - conj
+    return primal - dual
+
+
+@njit(cache=True, inline="always")
+def _dual_rescaling(us, ws, a, b, positive):
+    """``(s, sum_j g_j^*(u_j / s))`` for the correlations ``us[k] = x_{ws[k]}.theta``.
+
+    ``s = max(1, max_j |u_j| / a_j)`` over the features with ``b_j = 0 < a_j`` makes
+    ``theta / s`` dual feasible (Massias et al., 2018); ``g_j^*(u) = (|u| - a_j)_+^2 / (2 b_j)``
+    for the others (``u`` instead of ``|u|`` with ``positive``).
+    """
+    scale = 1.0
+    for k in range(ws.shape[0]):
+        j = ws[k]
         if b[j] == 0.0 and a[j] > 0.0:
-            val = u if positive else abs(u)
+            val = us[k] if positive else abs(us[k])
             if val / a[j] > scale:
                 scale = val / a[j]
     conj = 0.0
@@ -211,8 +225,7 @@ def gap_and_correlations(
         val = u if positive else abs(u)
         if b[j] > 0.0 and val > a[j]:
             conj += (val - a[j]) ** 2 / (2.0 * b[j])
-    dual = ry / (n * scale) - 0.5 * rr / (n * scale * scale) - conj
-    return primal - dual
+    return scale, conj
 
 
 @njit(cache=True)
@@ -943,7 +956,6 @@ def logistic_gap_and_correlations(mode, X, data, indices, indptr, y, c, z, w, a,
         theta[i] = c[i] * y[i] * sig[i]
     for j in range(p):
         primal += a[j] * abs(w[j]) + 0.5 * b[j] * w[j] * w[j]
-    scale = 1.0
     for j in range(p):
         s = 0.0
         if mode == 0:
@@ -953,22 +965,14 @@ def logistic_gap_and_correlations(mode, X, data, indices, indptr, y, c, z, w, a,
             for kk in range(indptr[j], indptr[j + 1]):
                 s += data[kk] * theta[indices[kk]]
         u[j] = s
-        if b[j] == 0.0 and a[j] > 0.0:
-            val = s if positive else abs(s)
-            if val / a[j] > scale:
-                scale = val / a[j]
-    dual = 0.0
+    scale, conj = _dual_rescaling(u, np.arange(p), a, b, positive)
+    dual = -conj
     for i in range(n):
         t = sig[i] / scale
         if t > 0.0:
             dual -= c[i] * t * np.log(t)
         if t < 1.0:
             dual -= c[i] * (1.0 - t) * np.log1p(-t)
-    for j in range(p):
-        uj = u[j] / scale
-        val = uj if positive else abs(uj)
-        if b[j] > 0.0 and val > a[j]:
-            dual -= (val - a[j]) ** 2 / (2.0 * b[j])
     return primal - dual
 
 
