@@ -116,6 +116,12 @@ class Verdict:
         return iter((self.passed, self.evidence, self.figure))
 
 
+def checks_summary(checks: Mapping[str, bool]) -> str:
+    """One evidence line for named checks: the failed ones, or how many all hold."""
+    failed = [name for name, ok in checks.items() if not ok]
+    return f"FAILED: {'; '.join(failed)}" if failed else f"all {len(checks)} checks hold"
+
+
 class Claim:
     """Base class of the lab's claims; subclasses are registered by their ``id``.
 

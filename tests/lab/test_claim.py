@@ -1,6 +1,14 @@
 import pytest
 
-from reglab.lab.claim import Claim, Rows, RunRow, UnknownClaimError, expand_grid, get_claim
+from reglab.lab.claim import (
+    Claim,
+    Rows,
+    RunRow,
+    UnknownClaimError,
+    checks_summary,
+    expand_grid,
+    get_claim,
+)
 from reglab.lab.claim import registry as claim_registry
 from reglab.taxonomy import Kind
 
@@ -103,3 +111,8 @@ def test_every_claim_of_the_lab_issue_is_registered_under_its_kind():
             assert claims[cid].kind is Kind(kind), cid
             # one module per claim, in the folder of its kind
             assert type(claims[cid]).__module__.startswith(f"reglab.lab.claims.{kind}."), cid
+
+
+def test_checks_summary_names_the_failed_checks_or_counts_the_passed():
+    assert checks_summary({"a holds": True, "b holds": True}) == "all 2 checks hold"
+    assert checks_summary({"a": True, "b": False, "c": False}) == "FAILED: b; c"

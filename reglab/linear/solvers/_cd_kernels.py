@@ -151,9 +151,7 @@ def _true_residual(mode, r, v, m_sv, out):
 
 
 @njit(cache=True)
-def _ws_gap(
-    mode, X, data, indices, indptr, mu, v, xv, m_sv, y, w, r_primal, a, b, ws, positive, r_true
-):
+def _ws_gap(mode, X, data, indices, indptr, mu, v, y, w, r_primal, a, b, ws, positive, r_true):
     """Duality gap on the working set, primal at ``r_primal``, dual point ``r_true / n``."""
     us = np.empty(ws.shape[0])
     return gap_and_correlations(
@@ -350,8 +348,6 @@ def inner_cd(
                     indptr,
                     mu,
                     v,
-                    xv,
-                    m_sv,
                     y,
                     w,
                     r_true,
@@ -462,8 +458,6 @@ def inner_cd(
             indptr,
             mu,
             v,
-            xv,
-            m_sv,
             y,
             w,
             r_true,
@@ -483,8 +477,6 @@ def inner_cd(
                 indptr,
                 mu,
                 v,
-                xv,
-                m_sv,
                 y,
                 w,
                 r_true,

@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reglab.lab.claim import Claim, Rows, Verdict
+from reglab.lab.claim import Claim, Rows, Verdict, checks_summary
 from reglab.taxonomy import Kind
 
 GAP_TOL = 0.10
@@ -227,8 +227,7 @@ class LabelSmoothingBoundedLogits(Claim):
                 f"{r.mean('gap_mean'):.2f} vs bound {gap_bound(e):.2f} (still fitting: reported)"
             )
         passed = all(checks.values())
-        failed = [k for k, v in checks.items() if not v]
-        lines.append(f"FAILED: {'; '.join(failed)}" if failed else f"all {len(checks)} checks hold")
+        lines.append(checks_summary(checks))
 
         fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(8.6, 3.8))
         for i, e in enumerate(dig):

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reglab.lab.claim import Claim, Rows, Verdict
+from reglab.lab.claim import Claim, Rows, Verdict, checks_summary
 from reglab.taxonomy import Kind
 
 N_SE = 3.0
@@ -191,8 +191,7 @@ class EarlyStoppingRestoreBest(Claim):
             f"{loss_rl[0]:+.3f} (se {loss_rl[1]:.3f}); restored - stopped: accuracy "
             f"{acc_rs[0]:+.3f} (se {acc_rs[1]:.3f})"
         )
-        failed = [k for k, v in checks.items() if not v]
-        lines.append(f"FAILED: {'; '.join(failed)}" if failed else f"all {len(checks)} checks hold")
+        lines.append(checks_summary(checks))
 
         fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(8.6, 3.8))
         r = rows[0]

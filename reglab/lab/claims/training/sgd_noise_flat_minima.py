@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reglab.lab.claim import Claim, Rows, Verdict
+from reglab.lab.claim import Claim, Rows, Verdict, checks_summary
 from reglab.taxonomy import Kind
 
 EOS_BAND = (0.9, 1.1)
@@ -230,8 +230,7 @@ class SGDNoiseFlatMinima(Claim):
             f"matched at < {TARGET_LOSS})"
         )
         passed = all(checks.values())
-        failed = [k for k, v in checks.items() if not v]
-        lines.append(f"FAILED: {'; '.join(failed)}" if failed else f"all {len(checks)} checks hold")
+        lines.append(checks_summary(checks))
 
         fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(8.6, 3.8))
         for i, (lr, r) in enumerate(by.items()):
