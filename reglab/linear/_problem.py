@@ -83,6 +83,12 @@ class Problem:
             self._cache["fortran"] = np.asfortranarray(self.X)
         return self._cache["fortran"]
 
+    def fortran_float32(self) -> np.ndarray:
+        """Float32 copy of dense ``X`` in Fortran order (cached), for mixed-precision kernels."""
+        if "fortran32" not in self._cache:
+            self._cache["fortran32"] = np.asfortranarray(self.X, dtype=np.float32)
+        return self._cache["fortran32"]
+
     def predictor(self, w, b=0.0) -> np.ndarray:
         return self.matvec(w) + b
 

@@ -180,6 +180,38 @@ def test_acceleration_options_do_not_change_the_solution(option):
     np.testing.assert_allclose(res.coef, ref.coef, atol=1e-8)
 
 
+@pytest.mark.parametrize("fit_intercept", [False, True])
+@pytest.mark.parametrize(
+    "option",
+    [{"mixed_precision": True}, {"anderson_k": 0}, {"mixed_precision": True, "anderson_k": 3}],
+    ids=["float32-model", "no-anderson", "float32-model-anderson3"],
+)
+def test_prox_newton_options_keep_the_certified_solution(option, fit_intercept):
+    """The float32 curvature and the model's Anderson steps change the path, not the answer.
+
+    A wide dense problem takes the direct (non-Gram) model CD, where both act.  Both runs are
+    certified to tol; with the elastic net's strong convexity in w, mu = alpha (1 - l1_ratio),
+    ``mu/2 ||w - w*||^2 <= gap``, so two certified solutions are within the sum of the radii.
+    """
+    problem = _problem(Logistic(), X_WIDE, np.sign(Y_WIDE), fit_intercept=fit_intercept)
+    pen = L1L2(0.01, 0.5)
+    base = {"mixed_precision": False, "anderson_k": 5}
+    ref = CoordinateDescent(tol=1e-10, **base).solve(problem, pen)
+    res = CoordinateDescent(tol=1e-10, **{**base, **option}).solve(problem, pen)
+    mu = pen.alpha * (1 - pen.l1_ratio)
+    rounding = 64 * np.finfo(np.float64).eps * problem.value_scale()
+    for r in (ref, res):
+        assert r.converged and _rel_gap(problem, pen, r) <= 1e-10
+    # (the intercept is unpenalised: the bound holds for w, with b minimised out)
+    radius = sum(np.sqrt(2 * (r.dual_gap + rounding) / mu) for r in (ref, res))
+    assert np.linalg.norm(res.coef - ref.coef) <= radius
+
+
+def test_mixed_precision_option_is_checked():
+    with pytest.raises(ValueError, match="mixed_precision=.float16."):
+        CoordinateDescent(mixed_precision="float16")
+
+
 def test_unpenalised_feature_is_fitted_and_certified():
     w = np.r_[100.0, np.zeros(11)]
     problem = _problem(Quadratic(), X_TALL, Y_TALL, fit_intercept=True)
@@ -308,7 +340,7 @@ def test_newton_model_gram_form_equals_direct_form(fit_intercept, penalty):
         delta, q, db = np.zeros(p), np.zeros(n), np.zeros(1)
         K.newton_inner(
             *design_args, g, d, w, delta, q, ws, a_, b_, penalty.positive, fit_intercept,
-            db, 10000, 1e-13,
+            db, 10000, 1e-13, 5, np.zeros((0, 0), np.float32, order="F"), np.zeros(0),
         )  # fmt: skip
         out[label] = (delta, q + db[0], db[0])
     assert 4 * p <= n  # the dense call took the Gram branch
