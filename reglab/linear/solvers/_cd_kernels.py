@@ -942,8 +942,25 @@ def newton_inner(
             if n_hist == Ka + 1:
                 n_hist = 0
                 s_off = _newton_anderson(
-                    g, d, w, delta, q, ws, a, b, positive, center, gsum, dsum, s_off,
-                    sweep[:n_sweep], hist[:, :n_sweep], qhist, cand, q_cand, Ka,
+                    g,
+                    d,
+                    w,
+                    delta,
+                    q,
+                    ws,
+                    a,
+                    b,
+                    positive,
+                    center,
+                    gsum,
+                    dsum,
+                    s_off,
+                    sweep[:n_sweep],
+                    hist[:, :n_sweep],
+                    qhist,
+                    cand,
+                    q_cand,
+                    Ka,
                 )
         full = converged
     if mixed:  # the line search needs the exact X delta
@@ -970,8 +987,25 @@ def _model_value(g, d, q, s_off):
 
 @njit(cache=True, fastmath=_REASSOC)
 def _newton_anderson(
-    g, d, w, delta, q, ws, a, b, positive, center, gsum, dsum, s_off, act, hist, qhist, cand,
-    q_cand, K,
+    g,
+    d,
+    w,
+    delta,
+    q,
+    ws,
+    a,
+    b,
+    positive,
+    center,
+    gsum,
+    dsum,
+    s_off,
+    act,
+    hist,
+    qhist,
+    cand,
+    q_cand,
+    K,
 ):
     """Anderson step on the active coordinates of :func:`newton_inner`; returns ``s_off``.
 
