@@ -306,10 +306,12 @@ def inner_cd(
     r_true = np.empty(n)
     w_old = np.empty(nws)
     r_save = np.empty(n)
-    # dense designs keep the residuals of the cycle: the candidate's residual is then
-    # sum_k c_k r_k (r is affine in w and sum_k c_k = 1), O(K n) instead of one O(n) axpy
-    # per changed coordinate, and a rejected candidate costs nothing to undo
-    keep_residuals = mode == 0 and K > 0
+    # keep the residuals of the cycle: the candidate's residual is then sum_k c_k r_k (r is
+    # affine in w and sum_k c_k = 1), O(K n) instead of one axpy per changed coordinate, and a
+    # rejected candidate costs nothing to undo.  Not with implicit centring, whose scalars
+    # (m_sv) would need the same treatment.  Sparse too: n-vectors are cheap next to a sweep
+    # (quick sparse path 1.97 -> 1.43 s, issue-size 22.0 -> 19.7 s, one core)
+    keep_residuals = (mode == 0 or not center) and K > 0
     rhist = np.zeros((K + 1, n if keep_residuals else 0))
     r_cand = np.empty(n if keep_residuals else 0)
     gap = np.inf
