@@ -304,22 +304,28 @@ def first_call_time():
 def ablation(quick, runs):
     """Does each acceleration pay? reglab's lasso path on the dense wide problem, one off at a time."""
     import reglab.linear as rl
+    from reglab.linear._fit import prepare
+    from reglab.linear.path import compute_path
 
     X, y = toeplitz_problem(*((200, 2000) if quick else (500, 5000)))
     alphas = alpha_grid("quad", X, y, 1.0)
+    problem, _ = prepare(X, y, rl.Quadratic(), fit_intercept=False)
+    penalty = rl.L1L2(1.0, 1.0)
     variants = {
-        "all on (working sets + Anderson primal/dual)": {},
-        "no Anderson extrapolation (primal and dual)": {"anderson_k": 0},
-        "no working sets": {"use_working_sets": False},
+        "all on (working sets + Anderson primal/dual)": ({}, True),
+        "no Anderson extrapolation (primal and dual)": ({"anderson_k": 0}, True),
+        "no working sets": ({"use_working_sets": False}, True),
+        "no secant warm start along the path": ({}, False),
     }
     print("ablation, dense wide lasso path, tol=1e-8:")
-    for label, kw in variants.items():
+    for label, (kw, secant) in variants.items():
         solver = rl.CoordinateDescent(tol=1e-8, max_iter=1000, **kw)
-        rl.lasso_path(X, y, alphas=alphas[:3], solver=solver)
-        times = [
-            timed(lambda s=solver: rl.lasso_path(X, y, alphas=alphas, solver=s))[0]
-            for _ in range(runs)
-        ]
+
+        def path(s=solver, e=secant, a=alphas):
+            return compute_path(problem, penalty, a, s, extrapolate=e)
+
+        path(a=alphas[:3])
+        times = [timed(path)[0] for _ in range(runs)]
         print(f"  {label:48s} {np.median(times):8.3f} s")
 
 

@@ -68,6 +68,57 @@ def test_path_equals_independent_fits():
         np.testing.assert_allclose(path.intercepts[k], est.intercept_, atol=1e-6)
 
 
+def test_secant_start_is_exact_between_kinks_and_keeps_zeros():
+    """Between kinks the lasso path is linear in alpha, so the secant start is the solution.
+
+    On a tall, well-conditioned problem at small alphas every feature is active with fixed
+    signs s, and ``w(alpha) = (X^T X)^{-1} (X^T y - n alpha s)`` (checked against the KKT
+    conditions through the solver's certificate).
+    """
+    from reglab.linear.path import _secant_start
+
+    X, y = X_DIA, Y_DIA - Y_DIA.mean()
+    n = X.shape[0]
+    alphas = np.array([1e-3, 6e-4, 2e-4])  # alpha_max = 2.15: every feature active
+    ws = np.array([rl.lasso_path(X, y, alphas=[a], tol=1e-14).coefs[:, 0] for a in alphas])
+    signs = np.sign(ws[0])
+    assert np.all(signs != 0) and np.all(np.sign(ws) == signs)  # one linear piece
+    closed = np.array([np.linalg.solve(X.T @ X, X.T @ y - n * a * signs) for a in alphas])
+    np.testing.assert_allclose(ws, closed, rtol=1e-8, atol=1e-8)
+    coefs = np.zeros((X.shape[1], 3))
+    coefs[:, :2] = closed[:2].T
+    np.testing.assert_allclose(_secant_start(coefs, alphas, 2), closed[2], rtol=1e-10)
+    # a coordinate zero at the last alpha, or taken through zero by the secant, starts at 0
+    coefs[:, 0] = [1.0, -1.0, 0.5, 2.0, 0, 0, 0, 0, 0, 0]
+    coefs[:, 1] = [0.0, -0.2, 0.4, 1.0, 0, 0, 0, 0, 0, 0]
+    start = _secant_start(coefs, np.array([3.0, 2.0, 1.0]), 2)
+    assert start[2] == pytest.approx(0.3)
+    np.testing.assert_array_equal(np.delete(start, 2), 0.0)
+
+
+@pytest.mark.parametrize("kind", ["lasso", "logistic"])
+def test_secant_start_leaves_the_certified_path_unchanged(kind):
+    """Warm starts change the work, not the answer: both paths certified, coefficients close."""
+    from reglab.linear.path import compute_path
+
+    if kind == "lasso":
+        problem, _ = prepare(X_W, Y_W, Quadratic(), fit_intercept=False)
+        penalty = rl.L1(1.0)
+    else:
+        problem, _ = prepare(X_BC, np.where(Y_BC == 1, 1.0, -1.0), rl.Logistic())
+        penalty = rl.L1L2(1.0, 0.5)
+    amax = rl.path.alpha_max(problem, penalty)
+    alphas = rl.path.alpha_grid(amax, eps=1e-2, n_alphas=15)
+    tol = 1e-10
+    paths = [
+        compute_path(problem, penalty, alphas, rl.CoordinateDescent(tol=tol), extrapolate=e)
+        for e in (True, False)
+    ]
+    for path in paths:
+        assert np.all(path.dual_gaps <= tol * problem.value_scale())
+    np.testing.assert_allclose(paths[0].coefs, paths[1].coefs, atol=1e-4)
+
+
 def test_ridge_path_one_svd_equals_ridge():
     path = rl.ridge_path(X_W, Y_W, n_alphas=6, fit_intercept=True)
     for k in range(6):
