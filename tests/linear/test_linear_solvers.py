@@ -1,5 +1,7 @@
 """Solvers: certificates, agreement between solvers, declared requirements, baselines."""
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -205,6 +207,30 @@ def test_prox_newton_options_keep_the_certified_solution(option, fit_intercept):
     # (the intercept is unpenalised: the bound holds for w, with b minimised out)
     radius = sum(np.sqrt(2 * (r.dual_gap + rounding) / mu) for r in (ref, res))
     assert np.linalg.norm(res.coef - ref.coef) <= radius
+
+
+@pytest.mark.parametrize("fit_intercept", [False, True])
+@pytest.mark.parametrize("n", [100, 200])
+def test_logistic_path_reaches_tight_tolerances(n, fit_intercept):
+    """Near the optimum objective differences are lost to rounding; the line search's slope
+    test still takes the Newton step.  With Armijo's test alone these paths stalled at a gap
+    of ~1e-10 F(0), every Newton step of length ~1e-9, until max_iter (500 steps)."""
+    from reglab.linear import logistic_path
+
+    rs = np.random.default_rng(0)
+    X = rs.standard_normal((n, n))
+    w = np.zeros(n)
+    w[:10] = rs.standard_normal(10)
+    y = np.where(rs.random(n) < 1 / (1 + np.exp(-X @ w)), 1.0, -1.0)
+    tol = 1e-11
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        path = logistic_path(
+            X, y, l1_ratio=1.0, n_alphas=30, fit_intercept=fit_intercept, tol=tol, max_iter=500
+        )
+    problem = _problem(Logistic(), X, y, fit_intercept=fit_intercept)
+    assert np.all(path.dual_gaps <= tol * problem.value_scale())
+    assert path.n_iters.max() <= 50
 
 
 def test_mixed_precision_option_is_checked():

@@ -387,17 +387,26 @@ class CoordinateDescent(Solver):
 
     @staticmethod
     def _line_search(problem, penalty, z, q, g, w, delta, sigma=0.01, max_halvings=30):
-        """Armijo backtracking on the full objective through the datafit's own methods."""
+        """Armijo backtracking on the full objective through the datafit's own methods.
+
+        As :func:`_cd_kernels.logistic_line_search`: a step whose right slope is <= 0 is
+        accepted too (convexity makes it at least as good as an Armijo step), which is what
+        decides once objective differences are below rounding.
+        """
         df, y, sw = problem.datafit, problem.y, problem.sample_weight
         pen0 = penalty.value(w)
         f0 = df.value(y, z, sw) + pen0
         decrease = g @ q + penalty.value(w + delta) - pen0
+        a, b = penalty.separable_coefficients(w.shape[0])
         t = 1.0
         for _ in range(max_halvings):
-            if (
-                df.value(y, z + t * q, sw) + penalty.value(w + t * delta)
-                <= f0 + sigma * t * decrease
-            ):
+            wt = w + t * delta
+            if df.value(y, z + t * q, sw) + penalty.value(wt) <= f0 + sigma * t * decrease:
+                break
+            # right derivative of pen(w + t delta): sign(wt) at non-zeros, |delta| at kinks
+            slope_pen = np.sum(np.where(wt != 0, np.sign(wt) * delta, np.abs(delta)) * a)
+            slope = df.raw_gradient(y, z + t * q, sw) @ q + slope_pen + np.sum(b * wt * delta)
+            if slope <= 0.0:
                 break
             t *= 0.5
         return t
