@@ -13,8 +13,9 @@ Every ``K + 1`` epochs the last iterates are combined by Anderson extrapolation 
 kept when it lowers the objective (Bertrand & Massias, 2021, "Anderson acceleration of
 coordinate descent", AISTATS).  The residual at the extrapolated point, ``sum_k c_k r_k``, is
 also an extrapolated dual point (Massias, Gramfort & Salmon, 2018): it is tried as the dual
-point of the gap when the primal step is rejected.  On dense designs the cycle's residuals
-are kept, so the candidate's residual costs O(K n) instead of an axpy per moved coordinate.
+point of the gap when the primal step is rejected.  The cycle's residuals (and centring
+scalars) are kept, so the candidate's residual costs O(K n) instead of an axpy per moved
+coordinate.
 Between full sweeps of the working set, epochs visit only its non-zero coordinates (glmnet's
 active-set cycling).  The inner stopping test is a duality gap on the working set, every
 fourth Anderson cycle.  An epoch is one call of :func:`_epoch_dense` or :func:`_epoch_sparse`,
@@ -22,7 +23,8 @@ specialised so that the coordinate loop keeps its scalars in registers (4x fewer
 update on sparse columns).
 
 Binary logistic regression (:func:`newton_inner` and the ``logistic_*`` kernels): CD on the
-proximal-Newton quadratic model, its gap, Armijo line search and intercept.  The outer
+proximal-Newton quadratic model (with Anderson steps between full sweeps, and on large dense
+designs a float32 curvature term), its gap, line search and intercept.  The outer
 working-set loop's selection and residual are here too (:func:`select_working_set`,
 :func:`residual`).
 """
@@ -36,34 +38,6 @@ from numba import njit
 # strict IEEE ordering forbids: 2.3x on the dense wide lasso path.  No other fast-math flag:
 # the inputs are validated finite, and NaN/inf semantics are left untouched.
 _REASSOC = {"reassoc", "contract"}
-
-
-@njit(cache=True, inline="always")
-def _dot(mode, X, data, indices, indptr, mu, v, j, r, xv, m_sv):
-    if mode == 0:
-        s = 0.0
-        for i in range(X.shape[0]):
-            s += X[i, j] * r[i]
-        return s
-    s = 0.0
-    for k in range(indptr[j], indptr[j + 1]):
-        s += data[k] * r[indices[k]]
-    # r_true = r_raw + m v, x_j = X_j - mu_j v
-    m, sv, vv = m_sv[0], m_sv[1], m_sv[2]
-    return s + m * xv[j] - mu[j] * (sv + m * vv)
-
-
-@njit(cache=True, inline="always")
-def _axpy(mode, X, data, indices, indptr, mu, j, delta, r, xv, m_sv):
-    """r_true -= delta * x_j."""
-    if mode == 0:
-        for i in range(X.shape[0]):
-            r[i] -= delta * X[i, j]
-        return
-    for k in range(indptr[j], indptr[j + 1]):
-        r[indices[k]] -= delta * data[k]
-    m_sv[1] -= delta * xv[j]
-    m_sv[0] += delta * mu[j]
 
 
 @njit(cache=True, inline="always")
@@ -304,16 +278,14 @@ def inner_cd(
     cyc = ws
     n_c = nws
     r_true = np.empty(n)
-    w_old = np.empty(nws)
-    r_save = np.empty(n)
     # keep the residuals of the cycle: the candidate's residual is then sum_k c_k r_k (r is
     # affine in w and sum_k c_k = 1), O(K n) instead of one axpy per changed coordinate, and a
-    # rejected candidate costs nothing to undo.  Not with implicit centring, whose scalars
-    # (m_sv) would need the same treatment.  Sparse too: n-vectors are cheap next to a sweep
-    # (quick sparse path 1.97 -> 1.43 s, issue-size 22.0 -> 19.7 s, one core)
-    keep_residuals = (mode == 0 or not center) and K > 0
-    rhist = np.zeros((K + 1, n if keep_residuals else 0))
-    r_cand = np.empty(n if keep_residuals else 0)
+    # rejected candidate costs nothing to undo; with implicit centring the scalars m_sv too.
+    # Sparse too: n-vectors are cheap next to a sweep (quick sparse path 1.97 -> 1.43 s,
+    # issue-size 22.0 -> 19.7 s, one core; with an intercept, quick 1.47 -> 1.38 s)
+    rhist = np.zeros((K + 1, n))
+    mhist = np.zeros((K + 1, 2))
+    r_cand = np.empty(n)
     gap = np.inf
     epoch = 0
     active = ws
@@ -370,8 +342,9 @@ def inner_cd(
             n_c = cyc.shape[0]
         for k in range(n_c):
             hist[n_hist, k] = w[cyc[k]]
-        if keep_residuals:
-            rhist[n_hist, :] = r
+        rhist[n_hist, :] = r
+        mhist[n_hist, 0] = m_sv[0]
+        mhist[n_hist, 1] = m_sv[1]
         n_hist += 1
         if n_hist < K + 1:
             continue
@@ -391,18 +364,25 @@ def inner_cd(
                     if cand[k] < 0.0:
                         have_cand = False
         accepted = False
-        if have_cand and keep_residuals:
+        if have_cand:
             # primal Anderson extrapolation, kept when it lowers the objective; its residual
             # is the extrapolated residual, the dual extrapolation of Massias et al.
-            f_old = 0.0
+            # with implicit centring the true residual is r + m v, and m, v.r are affine in w
+            # too: ||r + m v||^2 = ||r||^2 + 2 m v.r + m^2 v.v
+            m0, s0, vv = m_sv[0], m_sv[1], m_sv[2]
+            f_old = 2.0 * m0 * s0 + m0 * m0 * vv
             for i in range(n):
                 f_old += r[i] * r[i]
             r_cand[:] = 0.0
+            m_c = 0.0
+            s_c = 0.0
             for kk in range(K):
                 ck = c[kk]
+                m_c += ck * mhist[kk + 1, 0]
+                s_c += ck * mhist[kk + 1, 1]
                 for i in range(n):
                     r_cand[i] += ck * rhist[kk + 1, i]
-            f_new = 0.0
+            f_new = 2.0 * m_c * s_c + m_c * m_c * vv
             for i in range(n):
                 f_new += r_cand[i] * r_cand[i]
             # the penalty differs on the extrapolated coordinates only
@@ -414,41 +394,17 @@ def inner_cd(
                 pen_new += a[j] * abs(cand[k]) + 0.5 * b[j] * cand[k] * cand[k]
             f_old = 0.5 * f_old / n + pen_old
             f_new = 0.5 * f_new / n + pen_new
-            r_acc[:] = r_cand
+            if center:
+                for i in range(n):
+                    r_acc[i] = r_cand[i] + m_c * v[i]
+            else:
+                r_acc[:] = r_cand
             accepted = f_new < f_old
             if accepted:
                 for k in range(n_c):
                     w[cyc[k]] = cand[k]
                 r[:] = r_cand
-        elif have_cand:
-            # primal Anderson extrapolation, kept when it lowers the objective
-            for k in range(n_c):
-                w_old[k] = w[cyc[k]]
-            _true_residual(mode, r, v, m_sv, r_true)
-            f_old = 0.0
-            for i in range(n):
-                f_old += r_true[i] * r_true[i]
-            f_old = 0.5 * f_old / n + _pen_value(w, a, b, ws)
-            r_save[:] = r
-            m0, s0 = m_sv[0], m_sv[1]
-            for k in range(n_c):
-                d = cand[k] - w_old[k]
-                if d != 0.0:
-                    _axpy(mode, X, data, indices, indptr, mu, cyc[k], d, r, xv, m_sv)
-                w[cyc[k]] = cand[k]
-            # the residual at the extrapolated point is an extrapolated residual
-            # (sum_k c_k r_k with sum_k c_k = 1): the dual extrapolation of Massias et al.
-            _true_residual(mode, r, v, m_sv, r_acc)
-            f_new = 0.0
-            for i in range(n):
-                f_new += r_acc[i] * r_acc[i]
-            f_new = 0.5 * f_new / n + _pen_value(w, a, b, ws)
-            accepted = f_new < f_old
-            if not accepted:
-                for k in range(n_c):
-                    w[cyc[k]] = w_old[k]
-                r[:] = r_save
-                m_sv[0], m_sv[1] = m0, s0
+                m_sv[0], m_sv[1] = m_c, s_c
         if not check:
             continue
         _true_residual(mode, r, v, m_sv, r_true)
