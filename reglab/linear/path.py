@@ -114,6 +114,8 @@ def _secant_start(coefs, alphas, k):
     poly3 0.59 -> 0.34 s, wide lasso at tol=1e-8 0.42 -> 0.28 s.
     """
     prev = coefs[..., k - 1]
+    if alphas[k - 1] == alphas[k - 2]:  # a repeated alpha gives no slope: start where it ended
+        return prev.copy()
     t = (alphas[k] - alphas[k - 1]) / (alphas[k - 1] - alphas[k - 2])
     start = prev + t * (prev - coefs[..., k - 2])
     start[start * prev <= 0.0] = 0.0

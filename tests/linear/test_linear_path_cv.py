@@ -1,5 +1,7 @@
 """Paths (certified at every alpha, equal to scikit-learn's) and path-based CV."""
 
+import warnings
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -94,6 +96,15 @@ def test_secant_start_is_exact_between_kinks_and_keeps_zeros():
     start = _secant_start(coefs, np.array([3.0, 2.0, 1.0]), 2)
     assert start[2] == pytest.approx(0.3)
     np.testing.assert_array_equal(np.delete(start, 2), 0.0)
+
+
+def test_repeated_alphas_give_repeated_solutions_without_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        path = rl.lasso_path(X_W, Y_W, alphas=[0.5, 0.2, 0.2, 0.2, 0.05], tol=1e-10)
+    np.testing.assert_allclose(path.coefs[:, 1], path.coefs[:, 2], atol=1e-6)
+    np.testing.assert_allclose(path.coefs[:, 2], path.coefs[:, 3], atol=1e-6)
+    assert np.all(np.isfinite(path.coefs))
 
 
 @pytest.mark.parametrize("kind", ["lasso", "logistic"])
