@@ -122,6 +122,20 @@ def _secant_start(coefs, alphas, k):
     return start
 
 
+def _check_init(value, shape, name):
+    """A user's warm start: finite, and of the coefficients' shape when ``shape`` is given."""
+    if value is None:
+        return None
+    arr = np.asarray(value, dtype=np.float64)
+    if shape is not None and arr.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {name}.shape={arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(
+            f"{name} must be finite, got {int(np.sum(~np.isfinite(arr)))} NaN or inf entries"
+        )
+    return arr
+
+
 def compute_path(
     problem, penalty, alphas, solver, *, coef_init=None, intercept_init=None, extrapolate=True
 ):
@@ -141,7 +155,10 @@ def compute_path(
     intercepts = np.zeros((alphas.size,) + b_shape)
     gaps = np.zeros(alphas.size)
     n_iters = np.zeros(alphas.size, dtype=np.int64)
-    w, b = coef_init, intercept_init
+    w, b = (
+        _check_init(coef_init, shape, "coef_init"),
+        _check_init(intercept_init, None, "intercept_init"),
+    )
     failed = []
     for k, alpha in enumerate(alphas):
         w_start = _secant_start(coefs, alphas, k) if extrapolate and k >= 2 else w

@@ -98,6 +98,18 @@ def test_secant_start_is_exact_between_kinks_and_keeps_zeros():
     np.testing.assert_array_equal(np.delete(start, 2), 0.0)
 
 
+@pytest.mark.parametrize(
+    "coef_init, match",
+    [
+        (np.zeros(3), r"coef_init must have shape \(120,\), got coef_init.shape=\(3,\)"),
+        (np.full(120, np.nan), "coef_init must be finite, got 120 NaN or inf entries"),
+    ],
+)
+def test_path_coef_init_is_checked(coef_init, match):
+    with pytest.raises(ValueError, match=match):
+        rl.enet_path(X_W, Y_W, alphas=[0.1], coef_init=coef_init)
+
+
 def test_repeated_alphas_give_repeated_solutions_without_warnings():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
