@@ -233,6 +233,24 @@ def test_logistic_path_reaches_tight_tolerances(n, fit_intercept):
     assert path.n_iters.max() <= 50
 
 
+@pytest.mark.parametrize(
+    "setting, dense, fast, entries, expected",
+    [
+        ("auto", True, True, 2**19, True),
+        ("auto", True, True, 2**19 - 1, False),  # fits the caches: nothing to gain
+        ("auto", True, True, 2**29 + 1, False),  # a copy over 2 GiB only when asked
+        (True, True, True, 2**29 + 1, True),
+        (True, False, True, 2**20, False),  # sparse X: no float32 copy
+        (True, True, False, 2**20, False),  # a datafit without the compiled exact gradient
+        (False, True, True, 2**20, False),
+    ],
+)
+def test_mixed_precision_rule(setting, dense, fast, entries, expected):
+    from reglab.linear.solvers.cd import _use_mixed_precision
+
+    assert _use_mixed_precision(setting, dense, fast, entries) is expected
+
+
 def test_mixed_precision_option_is_checked():
     with pytest.raises(ValueError, match="mixed_precision=.float16."):
         CoordinateDescent(mixed_precision="float16")

@@ -26,8 +26,17 @@ _EMPTY_F = np.zeros(0)
 _EMPTY_2D = np.zeros((0, 0), order="F")
 _EMPTY_2D32 = np.zeros((0, 0), dtype=np.float32, order="F")
 # dense designs of at least this many entries (4 MiB of float64, past the L2 caches) run the
-# prox-Newton model's curvature term on a float32 copy (see _cd_kernels.newton_inner)
+# prox-Newton model's curvature term on a float32 copy (see _cd_kernels.newton_inner); not past
+# 2^29 entries (a 2 GiB copy), where the extra memory is the user's to grant (True)
 _MIXED_MIN_ENTRIES = 1 << 19
+_MIXED_MAX_ENTRIES = 1 << 29
+
+
+def _use_mixed_precision(setting, dense, fast, n_entries):
+    """Whether the prox-Newton model runs its curvature term on a float32 copy of X."""
+    if not (dense and fast) or setting is False:
+        return False
+    return setting is True or _MIXED_MIN_ENTRIES <= n_entries <= _MIXED_MAX_ENTRIES
 
 
 def _clip_rounding(gap, problem):
@@ -68,7 +77,7 @@ class CoordinateDescent(Solver):
         float32 copy of X, keeping its gradient, the line search and the duality gap in
         float64.  A CD sweep is memory-bound, so this halves its cost; the Newton step is that
         of a Hessian perturbed by ~1e-7 relative, which leaves the solution and the
-        certificate unchanged.  'auto': dense X of at least 2^19 entries with the Logistic
+        certificate unchanged.  'auto': dense X of 2^19 to 2^29 entries with the Logistic
         datafit itself and every feature penalised; the copy costs half of X's memory.
     """
 
@@ -321,14 +330,7 @@ class CoordinateDescent(Solver):
         # intercept in compiled code; any other datafit through its own methods
         fast = type(df) is Logistic and bool(np.all(penalty.is_penalized(p)))
         # the float32 model needs the exact X^T g, which the compiled gap leaves in u
-        mixed = (
-            mode == 0
-            and fast
-            and (
-                self.mixed_precision is True
-                or (self.mixed_precision == "auto" and n * p >= _MIXED_MIN_ENTRIES)
-            )
-        )
+        mixed = _use_mixed_precision(self.mixed_precision, mode == 0, fast, n * p)
         X32 = problem.fortran_float32() if mixed else _EMPTY_2D32
         c = _norm_weights(sw, n)
         u = np.empty(p)
