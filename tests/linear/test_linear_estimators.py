@@ -100,10 +100,17 @@ def test_sparse_with_intercept_equals_dense(fmt, est):
     assert abs(objective(sparse.coef_, sparse.intercept_) - objective(cd, bd)) <= (
         sparse.dual_gap_ + gap_d + 1e-15
     )
-    # a gap of 1e-12 F(0) pins coefficients to ~sqrt(2 gap / strong convexity) = O(1e-6);
-    # dense and sparse take different CD trajectories, so agreement beyond that is luck
-    np.testing.assert_allclose(sparse.coef_, cd, atol=2e-6)
-    np.testing.assert_allclose(sparse.intercept_, bd, atol=2e-6)
+    # dense and sparse take different CD trajectories, so coefficients agree only as far as
+    # the certificates pin them: with the elastic net's strong convexity mu = alpha (1 - rho)
+    # in w, mu/2 ||w - w*||^2 <= gap for each, so ||w_s - w_d|| <= the sum of the radii
+    rho = getattr(est, "l1_ratio", 1.0)
+    if rho < 1:
+        mu = est.alpha * (1 - rho)
+        radius = np.sqrt(2 * (sparse.dual_gap_ + 1e-15) / mu) + np.sqrt(2 * (gap_d + 1e-15) / mu)
+        assert np.linalg.norm(sparse.coef_ - cd) <= radius
+    else:  # no strong convexity; the solution is unique here and agreed to ~1e-6 when measured
+        np.testing.assert_allclose(sparse.coef_, cd, atol=1e-5)
+    np.testing.assert_allclose(sparse.intercept_, bd, atol=1e-5)
 
 
 def test_sparse_intercept_never_densifies():

@@ -65,9 +65,12 @@ class CoordinateDescent(Solver):
         Maximum number of passes over a working set per outer iteration.
     ws_start : int, default=10
         Initial working-set size; it then grows to about twice the support.
-    anderson_k : int, default=5
+    anderson_k : int or None, default=None
         Number of iterates combined by Anderson extrapolation (0 turns it off, primal and
-        dual alike).
+        dual alike).  None: 3 for least squares on sparse X, 5 otherwise (measured, one core:
+        issue-size sparse lasso path 16.8-17.4 s with 5, 14.6-15.3 s with 3; with 3 the
+        diabetes poly3 path went 0.33 -> 0.50 s and the dense wide lasso at tol=1e-8
+        1.58 -> 1.80 s).
     gram : {'auto', True, False}, default='auto'
         Use covariance updates on ``X^T X / n``; 'auto' means dense X with n > p.
     use_working_sets : bool, default=True
@@ -91,7 +94,7 @@ class CoordinateDescent(Solver):
         max_iter=100,
         max_epochs=50000,
         ws_start=10,
-        anderson_k=5,
+        anderson_k=None,
         gram="auto",
         use_working_sets=True,
         mixed_precision="auto",
@@ -100,7 +103,7 @@ class CoordinateDescent(Solver):
         super().__init__(tol=tol, max_iter=max_iter, verbose=verbose)
         self.max_epochs = int(max_epochs)
         self.ws_start = int(ws_start)
-        self.anderson_k = int(anderson_k)
+        self.anderson_k = anderson_k if anderson_k is None else int(anderson_k)
         if gram not in ("auto", True, False):
             raise ValueError(f"gram must be 'auto', True or False, got gram={gram!r}")
         self.gram = gram
@@ -131,6 +134,11 @@ class CoordinateDescent(Solver):
         return self._solve_newton(problem, penalty, w0, b0)
 
     # ------------------------------------------------------------------ helpers
+    def _anderson_depth(self, problem):
+        if self.anderson_k is not None:
+            return self.anderson_k
+        return 3 if problem.is_sparse and isinstance(problem.datafit, Quadratic) else 5
+
     def _ws(self, u, w, a, norms, positive, size, p):
         """Working set: the support plus the features closest to violating optimality."""
         if not self.use_working_sets or size >= p:
@@ -237,7 +245,7 @@ class CoordinateDescent(Solver):
                 penalty.positive,
                 0.3 * gap,
                 self.max_epochs,
-                self.anderson_k,
+                self._anderson_depth(problem),
                 # working-set gap every 4th Anderson cycle (24 epochs): checking every 2nd
                 # stopped inner solves early and paid for more outer iterations (quick
                 # benchmark paths, one core: enet 0.12 -> 0.10 s, lasso 0.49 -> 0.45 s,
@@ -304,7 +312,7 @@ class CoordinateDescent(Solver):
                 0.3 * gap,
                 self.max_epochs,
                 10,
-                self.anderson_k,
+                self._anderson_depth(problem),
             )
             size = self._next_size(size, ws, w, p, gap, prev_gap)
             prev_gap = gap
@@ -378,7 +386,7 @@ class CoordinateDescent(Solver):
             K.newton_inner(
                 *(mode, Xd, data, indices, indptr, g, d, w, delta, q, ws, a, bq),
                 *(penalty.positive, problem.explicit_intercept, db, 200, inner_tol),
-                *(self.anderson_k, X32, gx),
+                *(self._anderson_depth(problem), X32, gx),
             )
             q += db[0]
             # backtracking line search on the full objective (Armijo, sigma = 0.01)
