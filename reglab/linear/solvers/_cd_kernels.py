@@ -715,14 +715,20 @@ def _newton_inner_gram(
         for k in range(nws):
             s_off -= xd[k] * delta[ws[k]]
         s_off /= d.sum()
-    for k in range(nws):
+    _add_X_delta(X, ws, delta, q)
+    db[0] = s_off
+    return epoch
+
+
+@njit(cache=True, inline="always")
+def _add_X_delta(X, ws, delta, q):
+    """``q += X_ws delta_ws`` on a dense design, over the moved coordinates only."""
+    for k in range(ws.shape[0]):
         j = ws[k]
         dk = delta[j]
         if dk != 0.0:
-            for i in range(n):
+            for i in range(X.shape[0]):
                 q[i] += dk * X[i, j]
-    db[0] = s_off
-    return epoch
 
 
 @njit(cache=True, inline="always")
@@ -899,36 +905,16 @@ def newton_inner(
             n_hist += 1
             if n_hist == Ka + 1:
                 n_hist = 0
+                # fmt: off
                 s_off = _newton_anderson(
-                    g,
-                    d,
-                    w,
-                    delta,
-                    q,
-                    ws,
-                    a,
-                    b,
-                    positive,
-                    center,
-                    gsum,
-                    dsum,
-                    s_off,
-                    sweep[:n_sweep],
-                    hist[:, :n_sweep],
-                    qhist,
-                    cand,
-                    q_cand,
-                    Ka,
+                    g, d, w, delta, q, ws, a, b, positive, center, gsum, dsum, s_off,
+                    sweep[:n_sweep], hist[:, :n_sweep], qhist, cand, q_cand, Ka,
                 )
+                # fmt: on
         full = converged
     if mixed:  # the line search needs the exact X delta
         q[:] = 0.0
-        for k in range(nws):
-            j = ws[k]
-            dk = delta[j]
-            if dk != 0.0:
-                for i in range(n):
-                    q[i] += dk * X[i, j]
+        _add_X_delta(X, ws, delta, q)
     db[0] = s_off
     return epoch
 
