@@ -221,6 +221,11 @@ def make_variants(args, device, timm_droppath, timm_mixup):
         "label smoothing 0.1 ": ("torch", with_loss(
             lambda z, t: F.cross_entropy(z, t, label_smoothing=0.1))),
     }  # fmt: skip
+    device_gen = torch.Generator(device=device).manual_seed(2)
+    v[f"DropPath {dp} device draws"] = (
+        "reglab",  # the generator on the GPU: broadcast per-sample factor in one addcmul
+        simple(drop_path=dp, path_cls=lambda r: rt.DropPath(r, generator=device_gen)),
+    )
     if timm_droppath is not None:
         v[f"DropPath {dp} (ramp) "] = (
             "timm",
@@ -254,6 +259,26 @@ def check(device):
         out = rt.drop_path(xd, 0.3, generator=g)
         kept = out != 0
         assert torch.equal(out[kept], (xd.float() / keep).to(dtype)[kept]), "drop_path kept values"
+    # fused DropPath: host draws (default) and device draws compute the unfused sum
+    res = torch.rand(64, 50, 16, device=device, generator=g)
+    for dtype in (torch.float32, torch.bfloat16):
+        br = torch.rand(64, 50, 16, device=device, generator=g).to(dtype).requires_grad_(True)
+        for gen_fused, gen_ref in (
+            (torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)),
+            (torch.Generator(device=device).manual_seed(3),
+             torch.Generator(device=device).manual_seed(3)),
+        ):  # fmt: skip
+            out = rt.drop_path(br, 0.3, residual=res, generator=gen_fused)
+            ref = res + rt.drop_path(br.float(), 0.3, generator=gen_ref)
+            assert torch.allclose(out, ref, rtol=1e-6, atol=0), "fused drop_path value"
+            (gb,) = torch.autograd.grad(out.sum(), br)
+            dropped = (out == res).all(2).all(1)
+            assert bool(dropped.any()) and bool((~dropped).any()), "fused drop_path mask"
+            assert bool((gb[dropped] == 0).all()), "fused drop_path: dropped rows' gradient"
+            want = torch.tensor(1 / 0.7, device=device).to(dtype)
+            assert bool((gb[~dropped] == want).all()), "fused drop_path: kept rows' gradient"
+    out = rt.drop_path(br, 1.0, residual=res)
+    assert torch.equal(out, res), "fused drop_path p=1"
     cpu_gen = torch.Generator().manual_seed(0)
     for mode in ("batch", "pair", "elem"):
         xm, soft, lam = rt.cutmix(
@@ -288,6 +313,45 @@ def check(device):
     print(f"# checks passed on {device}")
 
 
+def kernels(args, device):
+    """The residual sum of one ViT block alone, forward and backward-like kernels, in
+    microseconds (CUDA events, median of 50): where DropPath's overhead comes from."""
+    shape = (args.batch, (args.image // args.patch) ** 2 + 1, args.dim)
+    r = torch.randn(shape, device=device)
+    x = torch.randn(shape, device=device, dtype=torch.bfloat16)
+    m = torch.rand(shape[0], 1, 1, device=device).add_(0.5)
+    rows = torch.randperm(shape[0], device=device)[: shape[0] // 20]
+    out_bf16 = torch.empty_like(x)
+    cases = {
+        "plain r + x": lambda: r + x,
+        "addcmul(r, x, m[B,1,1])": lambda: torch.addcmul(r, x, m),
+        "add(r, x, alpha) + copy 5% rows": lambda: torch.add(r, x, alpha=1.1).index_copy_(
+            0, rows, r.index_select(0, rows)),
+        "bwd plain: g.to(bf16)": lambda: r.to(torch.bfloat16),
+        "bwd mul(g, m[B,1,1]) -> bf16": lambda: torch.mul(r, m, out=out_bf16),
+        "bwd mul(g, s) -> bf16 + fill rows": lambda: torch.mul(r, 1.1, out=out_bf16).index_fill_(
+            0, rows, 0),
+    }  # fmt: skip
+    print(f"# residual-sum kernels on {tuple(shape)} (float32 stream, bfloat16 branch)")
+    for name, fn in cases.items():
+        for _ in range(5):
+            fn()
+        ts = []
+        for _ in range(50):
+            if device.type != "cuda":  # a dry run of the script on the CPU
+                t0 = time.perf_counter()
+                fn()
+                ts.append((time.perf_counter() - t0) * 1e6)
+                continue
+            a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            a.record()
+            fn()
+            b.record()
+            b.synchronize()
+            ts.append(a.elapsed_time(b) * 1e3)
+        print(f"{name:<36} {statistics.median(ts):8.1f} us")
+
+
 def sync(device):
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -320,6 +384,7 @@ def main(argv=None):
     p.add_argument("--no-amp", dest="amp", action="store_false", help="disable bf16 autocast")
     p.add_argument("--only", default="", help="comma-separated substrings of rows to run")
     p.add_argument("--check", action="store_true", help="run correctness checks first")
+    p.add_argument("--kernels", action="store_true", help="time the residual-sum kernels alone")
     args = p.parse_args(argv)
     if args.quick:
         args.batch, args.image, args.patch, args.dim = 8, 32, 8, 64
@@ -331,6 +396,8 @@ def main(argv=None):
         torch.backends.cudnn.benchmark = True
     if args.check:
         check(device)
+    if args.kernels:
+        kernels(args, device)
     timm_droppath, timm_mixup = load_timm()
     variants = make_variants(args, device, timm_droppath, timm_mixup)
     if args.only:

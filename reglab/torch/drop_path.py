@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from reglab.torch._checks import check_generator, check_probability, check_tensor
+from reglab.torch._transfer import to_device_async
 from reglab.torch.dropout import _apply, _divisor, _p
 
 __all__ = ["DropPath", "drop_path", "drop_path_rates"]
@@ -32,9 +33,16 @@ def drop_path(
     branch output is 0, a kept one is scaled by ``1/(1 - p)`` (unless ``scale_by_keep`` is
     False). Use as ``x + drop_path(branch(x), p)``, or pass the residual stream to fuse the
     addition: ``drop_path(branch(x), p, residual=x)`` computes ``x + branch(x) * m / keep``
-    in one kernel (``torch.addcmul``, in the wider of the two dtypes, with the factor
-    ``m / keep`` rounded to float32), saving a pass over the activations forward and
-    backward; the faster form for residual networks.
+    as torch's ``add(x, branch(x), alpha=1/keep)`` (the same kernel as the plain residual sum,
+    in the promoted dtype of the two) followed by a copy of the residual into the dropped
+    samples' rows; backward is one multiply written in the branch's dtype. That is the fast
+    form for residual networks: no per-sample factor is broadcast over the activations.
+
+    The B draws are made on the CPU (with ``generator``, or torch's default CPU generator
+    when it is None) and shipped to ``x``'s device without a synchronisation. Pass a
+    generator that lives on ``x``'s device to draw there instead (for CUDA-graph capture,
+    where host-side draws would be frozen into the graph); the fused form then multiplies
+    by the broadcast per-sample factor in one ``addcmul``.
 
     Parameters
     ----------
@@ -45,11 +53,12 @@ def drop_path(
     training : bool
         When False (or ``p == 0``) the branch is kept whole.
     residual : Tensor, optional
-        Residual stream to add the dropped branch to (broadcastable to ``x``).
+        Residual stream to add the dropped branch to (fused when its shape equals ``x``'s;
+        otherwise broadcast in a plain sum).
     scale_by_keep : bool
         Scale kept samples by ``1/(1 - p)``.
     generator : torch.Generator, optional
-        On ``x``'s device.
+        A CPU generator, or one on ``x``'s device (see above).
 
     Returns
     -------
@@ -66,20 +75,90 @@ def drop_path(
         raise ValueError("x must have a batch dimension, got a 0-d tensor")
     if p == 1.0 and residual is None:
         return torch.zeros_like(x)
+    keep = 1.0 - p
+    host = _draws_on_host(x, generator)
     shape = [x.shape[0]] + [1] * (x.ndim - 1)
-    if residual is not None:
-        if residual.shape != x.shape:  # broadcasting: no fused kernel, plain sum
-            return residual + _apply(
-                x, _divisor(x, shape, 1.0 - p, generator, scale_by_keep), False
-            )
-        return _fused_residual(residual, x, shape, 1.0 - p, scale_by_keep, generator)
-    return _apply(x, _divisor(x, shape, 1.0 - p, generator, scale_by_keep), False)
+    if residual is not None and residual.shape == x.shape:
+        if p == 1.0:  # every row is the residual's; no 0 * inf from the branch
+            every = torch.arange(x.shape[0], device=x.device)
+            return _AddScaledKeepRows.apply(residual, x, 0.0, every)
+        if host:
+            return _add_scaled_rows(residual, x, keep, scale_by_keep, generator)
+        return _add_scaled_device(residual, x, shape, keep, scale_by_keep, generator)
+    if host:
+        d = torch.empty(shape, dtype=_draw_dtype(x)).bernoulli_(keep, generator=generator)
+        d = to_device_async(d.reciprocal_().mul_(keep) if scale_by_keep else d.reciprocal_(),
+                            x.device)  # fmt: skip
+    else:
+        d = _divisor(x, shape, keep, generator, scale_by_keep)
+    dropped = _apply(x, d, False)
+    # a residual that only broadcasts against x: no fused kernel, the plain sum
+    return dropped if residual is None else residual + dropped
 
 
-def _fused_residual(residual, x, shape, keep, scale_by_keep, generator):
-    """``residual + x * m / keep`` in one ``addcmul`` (computed in the wider dtype)."""
-    if generator is not None:
-        check_generator(generator, x.device)
+def _draw_dtype(x: torch.Tensor) -> torch.dtype:
+    return torch.float64 if x.dtype == torch.float64 else torch.float32
+
+
+def _draws_on_host(x: torch.Tensor, generator: torch.Generator | None) -> bool:
+    """Whether the B per-sample draws are made on the CPU (the default) or on x's device
+    (only when ``generator`` lives there)."""
+    if generator is None:
+        return True
+    if not isinstance(generator, torch.Generator):
+        check_generator(generator, x.device)  # raises the TypeError naming the argument
+    if torch.device(generator.device).type == "cpu":
+        return True
+    check_generator(generator, x.device)
+    return x.device.type == "cpu"
+
+
+def _add_scaled_rows(residual, x, keep, scale_by_keep, generator):
+    """``residual + x / keep`` with the dropped samples' rows set back to ``residual``.
+
+    The Bernoulli draws are made on the CPU; on the device the sum is torch's own
+    ``add(residual, x, alpha=1/keep)`` (a scalar factor: the same contiguous kernel as the
+    plain residual sum), and only the dropped rows (a fraction ``p`` of the batch) are
+    touched again. A per-sample factor ``(B, 1, ..., 1)`` broadcast over the activations
+    would instead send every element through torch's strided-index path.
+    """
+    kept = torch.empty(x.shape[0], dtype=torch.float32).bernoulli_(keep, generator=generator)
+    dropped = (kept == 0).nonzero().flatten()
+    rows = to_device_async(dropped, x.device) if dropped.numel() else None
+    scale = 1.0 / keep if scale_by_keep else 1.0
+    return _AddScaledKeepRows.apply(residual, x, scale, rows)
+
+
+class _AddScaledKeepRows(torch.autograd.Function):
+    """``y = r + s x`` with rows ``D`` of ``y`` equal to ``r``: forward one ``add`` plus a
+    copy of the rows in ``D``; backward ``dy/dr = 1`` and ``dy/dx = s`` outside ``D``, 0 on
+    ``D``, the multiply written straight in ``x``'s dtype (one kernel, no float32 copy)."""
+
+    @staticmethod
+    def forward(ctx, r, x, scale, rows):
+        ctx.save_for_backward(rows)
+        ctx.scale, ctx.x_dtype, ctx.r_dtype = scale, x.dtype, r.dtype
+        out = torch.add(r, x, alpha=scale)
+        if rows is not None:
+            out.index_copy_(0, rows, r.index_select(0, rows).to(out.dtype))
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (rows,) = ctx.saved_tensors
+        grad_r = grad if grad.dtype == ctx.r_dtype else grad.to(ctx.r_dtype)
+        if torch.is_grad_enabled():  # double backward: stay differentiable
+            grad_x = (grad * ctx.scale).to(ctx.x_dtype)
+            return grad_r, grad_x if rows is None else grad_x.index_fill(0, rows, 0), None, None
+        grad_x = torch.mul(grad, ctx.scale, out=torch.empty_like(grad, dtype=ctx.x_dtype))
+        if rows is not None:
+            grad_x.index_fill_(0, rows, 0)
+        return grad_r, grad_x, None, None
+
+
+def _add_scaled_device(residual, x, shape, keep, scale_by_keep, generator):
+    """``residual + x * m / keep`` in one ``addcmul``, ``m`` drawn on x's device by
+    ``generator`` (graph-capturable; the per-sample factor is broadcast over x)."""
     dtype = torch.promote_types(torch.promote_types(residual.dtype, x.dtype), torch.float32)
     m = torch.empty(shape, device=x.device, dtype=dtype).bernoulli_(keep, generator=generator)
     if scale_by_keep:
@@ -88,23 +167,25 @@ def _fused_residual(residual, x, shape, keep, scale_by_keep, generator):
 
 
 class _AddScaled(torch.autograd.Function):
-    """``y = r + x * m`` in one kernel each way: forward one ``addcmul``, backward one
-    multiply written straight in ``x``'s dtype (autograd's own addcmul backward multiplies
-    in float32 and then casts, and autocast would first copy a bfloat16 ``x`` to float32:
-    two extra passes over the activations, measured +2% of a ViT-S step on an H200)."""
+    """``y = r + x * m`` in one kernel each way: forward one ``addcmul`` written in the
+    promoted dtype of ``r`` and ``x``, backward one multiply written straight in ``x``'s
+    dtype (autograd's own addcmul backward multiplies in float32 and then casts, and
+    autocast would first copy a bfloat16 ``x`` to float32: two extra passes over the
+    activations, measured +2% of a ViT-S step on an H200)."""
 
     @staticmethod
     def forward(ctx, r, x, m):
         ctx.save_for_backward(m)
         ctx.x_dtype, ctx.r_dtype = x.dtype, r.dtype
+        out = torch.empty_like(x, dtype=torch.promote_types(r.dtype, x.dtype))
         device = x.device.type
         if not torch.is_autocast_enabled(device):
-            return torch.addcmul(r, x, m)
+            return torch.addcmul(r, x, m, out=out)
         # addcmul mixes dtypes itself; switch autocast off around it (cheaper than a
         # context manager, this runs once per block per step)
         torch.set_autocast_enabled(device, False)
         try:
-            return torch.addcmul(r, x, m)
+            return torch.addcmul(r, x, m, out=out)
         finally:
             torch.set_autocast_enabled(device, True)
 

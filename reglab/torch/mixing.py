@@ -38,6 +38,7 @@ from reglab.torch._checks import (
     check_probability,
     check_tensor,
 )
+from reglab.torch._transfer import to_device_async
 from reglab.torch.targets import smooth_one_hot
 
 __all__ = ["MixUpCutMix", "cutmix", "mixup"]
@@ -121,16 +122,6 @@ def _targets(y, num_classes, label_smoothing, dtype) -> torch.Tensor:
     return smooth_one_hot(y, num_classes, label_smoothing, dtype=dtype)
 
 
-def _to_device(rows: np.ndarray, device: torch.device) -> torch.Tensor:
-    host = torch.from_numpy(rows)
-    if device.type == "cpu":
-        return host
-    # pinned + non_blocking: the copy is queued, the host does not wait for the device
-    pinned = torch.empty(host.shape, dtype=host.dtype, pin_memory=True)
-    pinned.copy_(host)
-    return pinned.to(device, non_blocking=True)
-
-
 def _mix(x, y, *, mixup_alpha, cutmix_alpha, prob, switch_prob, mode, label_smoothing,
          num_classes, inplace, generator):  # fmt: skip
     check_tensor("x", x)
@@ -152,7 +143,7 @@ def _mix(x, y, *, mixup_alpha, cutmix_alpha, prob, switch_prob, mode, label_smoo
     h, w = x.shape[-2:] if x.ndim >= 3 else (1, 1)
     rows = _draw(b, mode, mixup_alpha, cutmix_alpha, prob, switch_prob, h, w, generator)
     partner = (lambda t: t.flip(0)) if mode == "pair" else (lambda t: t.roll(1, 0))
-    dev = _to_device(rows, x.device)
+    dev = to_device_async(torch.from_numpy(rows), x.device)
     lam = dev[1]
     tl = lam.to(tdtype).unsqueeze(1)
     targets = torch.lerp(partner(soft), soft, tl)  # lam * y_i + (1 - lam) * y_j

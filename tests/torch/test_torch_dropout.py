@@ -6,6 +6,7 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
 import reglab.torch as rt  # noqa: E402
+_dp = __import__("sys").modules["reglab.torch.drop_path"]  # the module, not the function
 
 pytestmark = pytest.mark.torch
 
@@ -292,3 +293,81 @@ def test_drop_path_fused_residual_under_autocast_restores_state():
     assert out.dtype == torch.float32
     out.sum().backward()
     assert lin.weight.grad is not None
+
+
+# The fused residual form has two implementations: draws on the host with a scalar-factor add
+# plus a copy of the dropped rows (the default), and draws on x's device with a broadcast
+# per-sample factor (a generator on x's device). Both must compute the same function.
+def _fused_host(branch, res, p, g, scale_by_keep=True):
+    return rt.drop_path(branch, p, residual=res, scale_by_keep=scale_by_keep, generator=g)
+
+
+def _fused_device(branch, res, p, g, scale_by_keep=True):
+    shape = [branch.shape[0]] + [1] * (branch.ndim - 1)
+    return _dp._add_scaled_device(res, branch, shape, 1.0 - p, scale_by_keep, g)
+
+
+FUSED = {"host": _fused_host, "device": _fused_device}
+
+
+@pytest.mark.parametrize("impl", FUSED)
+@pytest.mark.parametrize("scale_by_keep", [True, False])
+def test_fused_drop_path_equals_the_unfused_sum(impl, scale_by_keep):
+    branch = positive((40, 3, 4), torch.float64)
+    res = positive((40, 3, 4), torch.float64)
+    out = FUSED[impl](branch, res, 0.4, gen(11), scale_by_keep)
+    ref = res + rt.drop_path(branch, 0.4, scale_by_keep=scale_by_keep, generator=gen(11))
+    assert torch.allclose(out, ref, rtol=1e-15, atol=0)
+    dropped = (out == res).all(2).all(1)
+    assert dropped.any() and (~dropped).any()
+
+
+@pytest.mark.parametrize("generator", [None, gen(2)])
+def test_fused_drop_path_p_one_is_the_residual_without_nan(generator):
+    # p = 1 is handled before either implementation draws anything
+    branch = positive((6, 5)).requires_grad_(True)
+    branch.data[0, 0] = float("inf")
+    res = positive((6, 5)).requires_grad_(True)
+    out = rt.drop_path(branch, 1.0, residual=res, generator=generator)
+    assert torch.equal(out, res)
+    g_branch, g_res = torch.autograd.grad(out.sum(), (branch, res))
+    assert torch.equal(g_branch, torch.zeros_like(branch))
+    assert torch.equal(g_res, torch.ones_like(res))
+
+
+@pytest.mark.parametrize("impl", FUSED)
+@pytest.mark.parametrize(
+    "res_dtype, x_dtype, out_dtype",
+    [
+        (torch.bfloat16, torch.bfloat16, torch.bfloat16),
+        (torch.float32, torch.bfloat16, torch.float32),
+        (torch.bfloat16, torch.float32, torch.float32),
+        (torch.float64, torch.float32, torch.float64),
+    ],
+)
+def test_fused_drop_path_output_dtype_is_the_promoted_pair(impl, res_dtype, x_dtype, out_dtype):
+    branch = positive((16, 3), x_dtype).requires_grad_(True)
+    res = positive((16, 3), res_dtype).requires_grad_(True)
+    out = FUSED[impl](branch, res, 0.5, gen(4))
+    assert out.dtype == out_dtype  # a bfloat16 stream stays bfloat16
+    g_branch, g_res = torch.autograd.grad(out.float().sum(), (branch, res))
+    assert g_branch.dtype == x_dtype and g_res.dtype == res_dtype
+
+
+@pytest.mark.parametrize("impl", FUSED)
+def test_fused_drop_path_gradcheck_and_double_backward(impl):
+    branch = positive((8, 3), torch.float64).requires_grad_(True)
+    res = positive((8, 3), torch.float64).requires_grad_(True)
+
+    def fn(b, r):  # same draws on every call
+        return FUSED[impl](b, r, 0.5, gen(5))
+
+    assert torch.autograd.gradcheck(fn, (branch, res))
+    assert torch.autograd.gradgradcheck(fn, (branch, res))
+
+
+def test_drop_path_generator_must_be_a_generator():
+    with pytest.raises(TypeError, match="generator"):
+        rt.drop_path(torch.ones(4, 2), 0.5, residual=torch.ones(4, 2), generator=3)
+    with pytest.raises(TypeError, match="generator"):
+        rt.drop_path(torch.ones(4, 2), 0.5, generator="cpu")
