@@ -1,12 +1,15 @@
 """Dropout family: exact values, mask structure, identity when off, layouts, conventions."""
 
+import sys
+
 import pytest
 
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
 import reglab.torch as rt  # noqa: E402
-_dp = __import__("sys").modules["reglab.torch.drop_path"]  # the module, not the function
+
+_dp = sys.modules["reglab.torch.drop_path"]  # the module, not the function
 
 pytestmark = pytest.mark.torch
 
