@@ -210,18 +210,20 @@ def make_variants(args, device, timm_droppath, timm_mixup):
         return build
 
     dp = args.drop_path
+    device_gen = torch.Generator(device=device).manual_seed(2)
     v = {
         "plain": ("-", simple()),
         f"DropPath {dp} (ramp)": ("reglab", simple(drop_path=dp)),
         f"DropPath {dp} unfused": ("reglab", simple(drop_path=dp, fused=False)),
         "Dropout 0.1 (MLP)": ("reglab", simple(dropout=0.1)),
+        "Dropout 0.1 (MLP) device gen": ("reglab", simple(
+            dropout=0.1, dropout_cls=lambda r: rt.Dropout(r, generator=device_gen))),
         "Dropout 0.1 (MLP) ": ("torch", simple(dropout=0.1, dropout_cls=nn.Dropout)),
         "label smoothing 0.1": ("reglab", with_loss(
             lambda z, t: rt.label_smoothing_cross_entropy(z, t, 0.1))),
         "label smoothing 0.1 ": ("torch", with_loss(
             lambda z, t: F.cross_entropy(z, t, label_smoothing=0.1))),
     }  # fmt: skip
-    device_gen = torch.Generator(device=device).manual_seed(2)
     v[f"DropPath {dp} device draws"] = (
         "reglab",  # the generator on the GPU: broadcast per-sample factor in one addcmul
         simple(drop_path=dp, path_cls=lambda r: rt.DropPath(r, generator=device_gen)),
@@ -252,13 +254,21 @@ def check(device):
     # drop_path divides by a tensor: the true quotient x / fl32(keep)
     keep = torch.tensor(0.7, device=device)
     for dtype in (torch.float32, torch.bfloat16):
-        xd = x.to(dtype)
-        out = rt.dropout(xd, 0.3, generator=g)
-        kept = out != 0
-        assert torch.equal(out[kept], xd.div(0.7)[kept]), "dropout kept values"
-        out = rt.drop_path(xd, 0.3, generator=g)
+        xd = x.to(dtype, copy=True).requires_grad_(True)
+        for gd in (g, None):  # None on CUDA: torch's fused kernel
+            out = rt.dropout(xd, 0.3, generator=gd)
+            kept = out != 0
+            assert torch.equal(out[kept], xd.div(0.7)[kept]), f"dropout kept values ({gd})"
+            assert 0.6 < kept.float().mean().item() < 0.8, "dropout keep rate"
+            (gx,) = torch.autograd.grad(out.float().sum(), xd)
+            assert torch.equal(gx != 0, kept), "dropout gradient mask"
+        xd = xd.detach()
+        out = rt.drop_path(xd, 0.3, generator=g)  # device draws: a float32 divisor
         kept = out != 0
         assert torch.equal(out[kept], (xd.float() / keep).to(dtype)[kept]), "drop_path kept values"
+        out = rt.drop_path(xd, 0.3)  # host draws: torch's x / keep and a fill of the dropped rows
+        kept = out != 0
+        assert torch.equal(out[kept], xd.div(0.7)[kept]), "drop_path kept values (host draws)"
     # fused DropPath: host draws (default) and device draws compute the unfused sum
     res = torch.rand(64, 50, 16, device=device, generator=g)
     for dtype in (torch.float32, torch.bfloat16):
