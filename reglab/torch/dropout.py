@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -110,7 +109,9 @@ def dropout(
     generator : torch.Generator, optional
         Source of randomness; must live on ``x``'s device. When None on CUDA (and not
         ``inplace``), torch's own fused dropout kernel is used, with the device's default
-        generator.
+        generator; with a generator the mask is drawn separately (on an H200 ViT-S step with
+        dropout in every MLP: 1.059x the plain step without a generator, as torch's
+        ``nn.Dropout``; 1.21-1.23x with one).
 
     Returns
     -------
@@ -140,34 +141,7 @@ def dropout(
     mask = torch.empty_like(x, dtype=torch.bool).bernoulli_(keep, generator=generator)
     if inplace:
         return x.mul_(mask).div_(keep)
-    if x.device.type == "cuda":  # one pass each way instead of two
-        return _MaskScale.apply(x, mask, _cuda_reciprocal(keep, x.dtype))
     return x.mul(mask).div_(keep)
-
-
-def _cuda_reciprocal(keep: float, dtype: torch.dtype) -> float:
-    """The factor CUDA's ``x / keep`` multiplies by: the reciprocal rounded to the kernel's
-    compute type (float64 for float64 tensors, float32 otherwise)."""
-    if dtype == torch.float64:
-        return 1.0 / keep
-    return float(np.float32(1.0) / np.float32(keep))
-
-
-class _MaskScale(torch.autograd.Function):
-    """``y = s * x * m`` (``m`` a boolean mask) in one ``addcmul`` each way; with ``s`` the
-    float32 reciprocal of ``keep`` the kept values equal CUDA's ``x / keep`` bit for bit."""
-
-    @staticmethod
-    def forward(ctx, x, mask, scale):
-        ctx.save_for_backward(mask)
-        ctx.scale = scale
-        return torch.addcmul(x.new_zeros(()), x, mask, value=scale)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (mask,) = ctx.saved_tensors
-        # differentiable in grad as written (double backward through a Jacobian penalty)
-        return torch.addcmul(grad.new_zeros(()), grad, mask, value=ctx.scale), None, None
 
 
 def _layout_mask_shape(x: torch.Tensor, layout: str) -> list[int]:

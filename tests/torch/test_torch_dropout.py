@@ -378,29 +378,3 @@ def test_drop_path_generator_must_be_a_generator():
     with pytest.raises(TypeError, match="generator"):
         rt.drop_path(torch.ones(4, 2), 0.5, generator="cpu")
 
-
-# On CUDA, dropout with a generator multiplies by the float32 reciprocal of keep in one
-# addcmul (what CUDA's x / keep computes); its autograd Function is exercised here directly.
-_do = sys.modules["reglab.torch.dropout"]
-
-
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
-def test_cuda_mask_scale_is_x_times_the_rounded_reciprocal(dtype):
-    x = positive((64, 9), dtype)
-    mask = torch.empty(64, 9, dtype=torch.bool).bernoulli_(0.7, generator=gen(8))
-    scale = _do._cuda_reciprocal(0.7, dtype)
-    y = _do._MaskScale.apply(x, mask, scale)
-    assert y.dtype == dtype
-    assert torch.equal(y[~mask], torch.zeros_like(y[~mask]))
-    opmath = torch.float64 if dtype == torch.float64 else torch.float32
-    assert torch.equal(y[mask], (x[mask].to(opmath) * scale).to(dtype))
-    if dtype != torch.float64:  # the factor is a float32 number
-        assert scale == float(torch.tensor(1.0) / torch.tensor(0.7))
-
-
-def test_cuda_mask_scale_gradcheck_and_double_backward():
-    x = positive((6, 4), torch.float64).requires_grad_(True)
-    mask = torch.empty(6, 4, dtype=torch.bool).bernoulli_(0.5, generator=gen(9))
-    scale = _do._cuda_reciprocal(0.5, torch.float64)
-    assert torch.autograd.gradcheck(lambda t: _do._MaskScale.apply(t, mask, scale), (x,))
-    assert torch.autograd.gradgradcheck(lambda t: _do._MaskScale.apply(t, mask, scale), (x,))
