@@ -61,6 +61,7 @@ def main():
 
     print(
         f"reglab torch FISTA path: {t_torch:8.2f} s   max rel gap {worst_gap(res.coefs, res.alphas):.1e}"
+        f"   iterations (largest column) {int(np.max(res.n_iters))}"
     )
     t_cd = float("nan")
     if not args.skip_cd:

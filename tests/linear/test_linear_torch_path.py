@@ -35,3 +35,26 @@ def test_torch_path_matches_cd_path(l1_ratio, sparse):
     assert np.all(res.dual_gaps <= 1e-9 * problem.value_scale())
     np.testing.assert_allclose(res.coefs, ref.coefs, atol=1e-3)
     np.testing.assert_allclose(res.intercepts, ref.intercepts, atol=1e-3)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("shape", [(30, 70), (70, 30)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_device_lipschitz_bounds_the_exact_one_tightly(shape, dtype, sparse):
+    # on CUDA the step size comes from the Gram's top eigenvalue (torch_path._gram_lipschitz):
+    # it must be an upper bound of ||X_c||^2 / n (a larger step diverges) and tight to 0.1%
+    torch = pytest.importorskip("torch")
+    from reglab.linear.solvers.torch_path import _gram_lipschitz
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal(shape) + 3.0  # uncentred: the intercept's centring matters
+    if sparse:
+        X = sp.csc_matrix(np.where(rng.random(shape) < 0.3, X, 0.0))
+    problem, _ = prepare(X, rng.standard_normal(shape[0]), Quadratic(), fit_intercept=True)
+    Xc = problem.X.toarray() - np.outer(problem.v, problem.mu) if sparse else problem.X
+    Xt = torch.as_tensor(np.ascontiguousarray(Xc), dtype=getattr(torch, dtype))
+    exact = np.linalg.norm(Xc, 2) ** 2 / shape[0]
+    L = _gram_lipschitz(torch, Xt)
+    assert exact <= L <= exact * (1 + 1.1e-3)
+    assert L == pytest.approx(problem.lipschitz(), rel=2e-3)
