@@ -263,6 +263,14 @@ def check(device):
             (gx,) = torch.autograd.grad(out.float().sum(), xd)
             assert torch.equal(gx != 0, kept), "dropout gradient mask"
         xd = xd.detach()
+    # a generator on the device: its own stream, reproducible, the default one untouched
+    default_state = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+    first = rt.dropout(x, 0.3, generator=torch.Generator(device=device).manual_seed(5))
+    gd = torch.Generator(device=device).manual_seed(5)
+    assert torch.equal(first, rt.dropout(x, 0.3, generator=gd)), "dropout reproducible"
+    assert not torch.equal(first, rt.dropout(x, 0.3, generator=gd)), "dropout generator advanced"
+    if default_state is not None:
+        assert torch.equal(default_state, torch.cuda.get_rng_state(device)), "default RNG used"
         out = rt.drop_path(xd, 0.3, generator=g)  # device draws: a float32 divisor
         kept = out != 0
         assert torch.equal(out[kept], (xd.float() / keep).to(dtype)[kept]), "drop_path kept values"
