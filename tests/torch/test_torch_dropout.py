@@ -377,4 +377,3 @@ def test_drop_path_generator_must_be_a_generator():
         rt.drop_path(torch.ones(4, 2), 0.5, residual=torch.ones(4, 2), generator=3)
     with pytest.raises(TypeError, match="generator"):
         rt.drop_path(torch.ones(4, 2), 0.5, generator="cpu")
-
