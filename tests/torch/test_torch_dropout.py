@@ -377,3 +377,16 @@ def test_drop_path_generator_must_be_a_generator():
         rt.drop_path(torch.ones(4, 2), 0.5, residual=torch.ones(4, 2), generator=3)
     with pytest.raises(TypeError, match="generator"):
         rt.drop_path(torch.ones(4, 2), 0.5, generator="cpu")
+
+
+@pytest.mark.parametrize("impl", FUSED)
+def test_fused_drop_path_keeps_channels_last(impl):
+    cl = torch.channels_last
+    branch = positive((8, 3, 4, 5)).to(memory_format=cl).requires_grad_(True)
+    res = positive((8, 3, 4, 5)).to(memory_format=cl).requires_grad_(True)
+    out = FUSED[impl](branch, res, 0.5, gen(12))
+    assert out.is_contiguous(memory_format=cl)
+    ref = res + rt.drop_path(branch.contiguous(), 0.5, generator=gen(12))
+    assert torch.allclose(out, ref, rtol=1e-6)
+    (g_branch,) = torch.autograd.grad((out * out).sum(), branch)
+    assert g_branch.is_contiguous(memory_format=cl)
