@@ -1,7 +1,8 @@
 """Lasso / elastic-net / L1-logistic paths: reglab against scikit-learn, skglm, celer, glum.
 
 Every solver fits a 100-alpha path from alpha_max down to 1e-3 alpha_max (warm starts along
-the path for the peers that take them).  Its tolerance is tightened (1e-4, 1e-6, ... 1e-14)
+the path for the peers that take them).  Its tolerance is tightened (1e-4, 1e-6, ... 1e-14;
+``--ladder-step 10``: 1e-4, 1e-5, ...)
 until its relative suboptimality (P - P*) / P* is <= 1e-6 at every alpha, P* being the best
 objective any solver reached (a reglab run at tol=1e-13 included); the time at that tolerance
 is the median of ``--runs`` runs after a warm-up.  A solver whose run exceeds ``--budget``
@@ -36,7 +37,16 @@ import scipy.sparse as sp
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-TOLS = [1e-4, 1e-6, 1e-8, 1e-10, 1e-12, 1e-14]
+
+def tolerance_ladder(step):
+    """1e-4 down to 1e-14 in factors of ``step`` (100: 1e-4, 1e-6, ..., 1e-14)."""
+    if not step > 1:
+        raise ValueError(f"--ladder-step must be > 1, got {step!r}")
+    n = int(round(10 * np.log10(step))) / 10
+    count = int(round(10 / n))
+    return [float(f"{1e-4 / step**i:.0e}") for i in range(count + 1)]
+
+
 TARGET = 1e-6
 
 
@@ -337,6 +347,12 @@ def main():
     ap.add_argument("--only", default=None, help="substring of the problem names to run")
     ap.add_argument("--ablation", action="store_true", help="only time reglab's accelerations")
     ap.add_argument(
+        "--ladder-step",
+        type=float,
+        default=100.0,
+        help="factor between the tolerances tried (100: 1e-4, 1e-6, ...; 10: 1e-4, 1e-5, ...)",
+    )
+    ap.add_argument(
         "--solvers", default=",".join(SOLVERS), help="comma-separated subset of the solvers"
     )
     args = ap.parse_args()
@@ -371,7 +387,7 @@ def main():
                 continue
             try:
                 timed(fn, kind, X, y, alphas[:3], l1_ratio, 1e-4)  # warm-up (JIT, imports)
-                for tol in TOLS:
+                for tol in tolerance_ladder(args.ladder_step):
                     try:
                         t, coefs = limited(args.budget, fn, kind, X, y, alphas, l1_ratio, tol)
                     except OverBudget:
