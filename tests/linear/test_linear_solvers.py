@@ -459,3 +459,41 @@ def test_gram_active_newton_step_lands_on_the_solution_or_the_face_boundary():
     assert K._gram_active_newton(G, q, yy, w, h, a, b, ws, np.sign(w))
     assert w[j] == 0.0
     assert K._gram_obj(q, yy, w, h, a, b, ws) < f_before
+
+
+@pytest.mark.parametrize("anderson_k", [0, 3])
+def test_inner_cd_doubling_checks_certify_and_overshoot_at_most_twice(anderson_k):
+    # inner_cd checks its working-set gap after check_every epochs, then doubles the interval
+    # up to check_max: the returned gap must still certify tol, and the epochs run may exceed
+    # those of checking after every cycle by at most a factor 2 (checks at 1, 3, 7, 15, ...)
+    from reglab.linear.solvers import _cd_kernels as K
+
+    rng = np.random.default_rng(3)
+    X = sp.random(300, 120, density=0.05, format="csc", random_state=3)
+    y = X @ rng.standard_normal(120) + 0.05 * rng.standard_normal(300)
+    n, p = X.shape
+    alpha = 1e-3 * np.max(np.abs(X.T @ y)) / n
+    L = np.asarray(X.multiply(X).sum(0)).ravel() / n
+    cols = (X.data.astype(np.float64), X.indices.astype(np.int32), X.indptr.astype(np.int32))
+    tol = 1e-10 * 0.5 * np.mean(y**2)
+
+    def solve(check_every, check_max):
+        w, r, r_acc, flag = np.zeros(p), y.copy(), np.zeros(n), np.zeros(1, dtype=np.int64)
+        args = (np.zeros(p), np.zeros(n), np.zeros(p), np.zeros(3), y, w, r, L)
+        epochs, gap = K.inner_cd(
+            *(1, np.zeros((0, 0), order="F"), *cols, *args, np.full(p, alpha), np.zeros(p)),
+            *(np.arange(p, dtype=np.int32), False, tol, 100000, anderson_k, check_every),
+            *(r_acc, flag, check_max),
+        )
+        # the dual point is the residual, or the Anderson residual when that one was better
+        return epochs, gap, (w, (r_acc if flag[0] else r) / n)
+
+    unit = anderson_k + 1  # epochs per Anderson cycle (checks fall on whole cycles)
+    e_every, gap_every, w_every = solve(unit, unit)
+    e_doubling, gap_doubling, w_doubling = solve(unit, 1 << 20)
+    assert gap_every <= tol and gap_doubling <= tol
+    assert e_every <= e_doubling <= 2 * e_every
+    assert e_every > 8 * unit  # long enough for the interval to have doubled a few times
+    problem, _ = prepare(X, y, Quadratic(), fit_intercept=False)
+    for w, theta in (w_every, w_doubling):
+        assert duality_gap(problem, L1(alpha), w, 0.0, theta=theta)[0] <= 1.01 * tol

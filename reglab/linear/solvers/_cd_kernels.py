@@ -256,13 +256,17 @@ def inner_cd(
     check_every,
     r_acc,
     acc_flag,
+    check_max,
 ):
     """Coordinate descent on the working set ``ws`` until its duality gap is <= ``tol``.
 
     ``r`` (raw residual in sparse mode) and ``m_sv`` are updated in place with ``w``.
     When the residual at a rejected Anderson candidate gives the better dual point it is left
-    in ``r_acc`` and ``acc_flag[0]`` is set to 1.  The gap is checked every
-    ``ceil(check_every / (anderson_k + 1))`` Anderson cycles.  Returns ``(n_epochs, gap_on_ws)``.
+    in ``r_acc`` and ``acc_flag[0]`` is set to 1.  The gap is first checked after
+    ``check_every`` epochs (rounded up to whole Anderson cycles); each check that fails doubles
+    the interval, up to ``check_max`` epochs (``check_max <= check_every``: a fixed interval),
+    so a long solve pays O(log) checks and overshoots its tolerance by at most the last
+    interval.  Returns ``(n_epochs, gap_on_ws)``.
     """
     n = r.shape[0]
     nws = ws.shape[0]
@@ -273,6 +277,12 @@ def inner_cd(
     center = mode == 1 and np.any(mu != 0.0)
     n_cycle = 0
     cycles_per_check = max(1, (check_every + K) // (K + 1))
+    max_cycles_per_check = max(cycles_per_check, (check_max + K) // (K + 1))
+    next_check = cycles_per_check  # in Anderson cycles (in epochs when K == 0)
+    if K == 0:
+        cycles_per_check = max(1, check_every)
+        max_cycles_per_check = max(cycles_per_check, check_max)
+        next_check = cycles_per_check
     acc_flag[0] = 0
     n_hist = 0
     cyc = ws
@@ -312,7 +322,7 @@ def inner_cd(
                     active[n_act] = ws[k]
                     n_act += 1
         if K == 0:
-            if epoch % check_every == 0:
+            if epoch >= next_check:
                 _true_residual(mode, r, v, m_sv, r_true)
                 gap = _ws_gap(
                     mode,
@@ -333,6 +343,8 @@ def inner_cd(
                 )
                 if gap <= tol:
                     break
+                cycles_per_check = min(2 * cycles_per_check, max_cycles_per_check)
+                next_check = epoch + cycles_per_check
             continue
         # one Anderson cycle = K + 1 plain CD epochs, whose iterates contain no jump
         if n_hist == 0:
@@ -350,7 +362,7 @@ def inner_cd(
             continue
         n_hist = 0
         n_cycle += 1
-        check = n_cycle % cycles_per_check == 0
+        check = n_cycle >= next_check
         c = _anderson(hist[:, :n_c], K)
         have_cand = c.shape[0] == K
         if have_cand:
@@ -449,6 +461,8 @@ def inner_cd(
                 acc_flag[0] = 1
         if gap <= tol:
             break
+        cycles_per_check = min(2 * cycles_per_check, max_cycles_per_check)
+        next_check = n_cycle + cycles_per_check
     return epoch, gap
 
 
