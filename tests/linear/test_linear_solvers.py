@@ -497,3 +497,26 @@ def test_inner_cd_doubling_checks_certify_and_overshoot_at_most_twice(anderson_k
     problem, _ = prepare(X, y, Quadratic(), fit_intercept=False)
     for w, theta in (w_every, w_doubling):
         assert duality_gap(problem, L1(alpha), w, 0.0, theta=theta)[0] <= 1.01 * tol
+
+
+@pytest.mark.parametrize("positive", [False, True])
+@pytest.mark.parametrize("size", [1, 7, 40, 199])
+def test_select_working_set_matches_a_stable_argsort(positive, size):
+    # the support and unpenalised features first (score -inf), zero columns last (+inf), ties
+    # by index; the result sorted ascending without a sort (one pass in index order)
+    from reglab.linear.solvers import _cd_kernels as K
+
+    rng = np.random.default_rng(size)
+    p = 200
+    u = np.round(rng.standard_normal(p), 1)  # many exact ties among the scores
+    w = np.where(rng.random(p) < 0.1, rng.standard_normal(p), 0.0)
+    a = np.where(rng.random(p) < 0.05, 0.0, 0.5)
+    norms = np.where(rng.random(p) < 0.05, 0.0, 1.0)  # unit norms keep the rounded ties
+    val = u if positive else np.abs(u)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = np.where(w != 0, -np.inf, np.where(norms == 0, np.inf, np.where(a == 0, -np.inf,
+                     (a - val) / np.sqrt(norms))))  # fmt: skip
+    expected = np.sort(np.argsort(d, kind="stable")[:size])
+    got = K.select_working_set(u, w, a, norms, positive, size)
+    assert got.dtype == np.int32
+    np.testing.assert_array_equal(got, expected)

@@ -1208,19 +1208,22 @@ def select_working_set(u, w, a, norms, positive, size):
             if not np.isfinite(d[j]):
                 d[j] = -np.inf
     thr = np.partition(d, size - 1)[size - 1]
+    ties = size
+    for j in range(p):
+        if d[j] < thr:
+            ties -= 1
+    # one pass in index order, so the result needs no sort: numba's np.sort degenerated on
+    # the former "sorted run + ties appended" layout (4.3 ms of a 6 ms call at p = 50 000;
+    # issue-size sparse path, 261 calls)
     out = np.empty(size, dtype=np.int32)
     k = 0
     for j in range(p):
-        if d[j] < thr:
+        if d[j] < thr or (d[j] == thr and ties > 0):
+            if d[j] == thr:
+                ties -= 1
             out[k] = j
             k += 1
-    for j in range(p):
-        if k >= size:
-            break
-        if d[j] == thr:
-            out[k] = j
-            k += 1
-    return np.sort(out)
+    return out
 
 
 @njit(cache=True, fastmath=_REASSOC)
