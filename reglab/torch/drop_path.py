@@ -76,6 +76,7 @@ def drop_path(
     if p == 1.0 and residual is None:
         return torch.zeros_like(x)
     keep = 1.0 - p
+    shape = [x.shape[0]] + [1] * (x.ndim - 1)  # one draw per sample
     fused = residual is not None and residual.shape == x.shape
     if fused and p == 1.0:  # every row is the residual's; no 0 * inf from the branch
         every = torch.arange(x.shape[0], device=x.device)
@@ -83,9 +84,8 @@ def drop_path(
     if _draws_on_host(x, generator):
         out = _keep_rows(residual if fused else None, x, keep, scale_by_keep, generator)
     elif fused:
-        return _add_scaled_device(residual, x, keep, scale_by_keep, generator)
+        return _add_scaled_device(residual, x, shape, keep, scale_by_keep, generator)
     else:
-        shape = [x.shape[0]] + [1] * (x.ndim - 1)
         out = _apply(x, _divisor(x, shape, keep, generator, scale_by_keep), False)
     # a residual that only broadcasts against x: no fused kernel, the plain sum
     return out if residual is None or fused else residual + out
@@ -100,8 +100,8 @@ def _draws_on_host(x: torch.Tensor, generator: torch.Generator | None) -> bool:
         check_generator(generator, x.device)  # raises the TypeError naming the argument
     if torch.device(generator.device).type == "cpu":
         return True
-    check_generator(generator, x.device)
-    return x.device.type == "cpu"
+    check_generator(generator, x.device)  # a device generator must be on x's device
+    return False
 
 
 def _keep_rows(residual, x, keep, scale_by_keep, generator):
@@ -166,11 +166,10 @@ class _KeepRows(torch.autograd.Function):
         return grad_r, grad_x, None, None, None
 
 
-def _add_scaled_device(residual, x, keep, scale_by_keep, generator):
+def _add_scaled_device(residual, x, shape, keep, scale_by_keep, generator):
     """``residual + x * m / keep`` in one ``addcmul``, ``m`` drawn on x's device by
     ``generator`` (graph-capturable; the per-sample factor is broadcast over x)."""
     dtype = torch.promote_types(torch.promote_types(residual.dtype, x.dtype), torch.float32)
-    shape = [x.shape[0]] + [1] * (x.ndim - 1)
     m = torch.empty(shape, device=x.device, dtype=dtype).bernoulli_(keep, generator=generator)
     if scale_by_keep:
         m.div_(keep)

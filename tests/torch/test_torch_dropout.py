@@ -306,7 +306,8 @@ def _fused_host(branch, res, p, g, scale_by_keep=True):
 
 
 def _fused_device(branch, res, p, g, scale_by_keep=True):
-    return _dp._add_scaled_device(res, branch, 1.0 - p, scale_by_keep, g)
+    shape = [branch.shape[0]] + [1] * (branch.ndim - 1)
+    return _dp._add_scaled_device(res, branch, shape, 1.0 - p, scale_by_keep, g)
 
 
 def _unfused(branch, res, p, g, scale_by_keep=True):

@@ -276,13 +276,10 @@ def inner_cd(
     # no centring term to carry when every column mean is zero (no intercept)
     center = mode == 1 and np.any(mu != 0.0)
     n_cycle = 0
+    # in Anderson cycles of K + 1 epochs (in epochs when K == 0), rounded up
     cycles_per_check = max(1, (check_every + K) // (K + 1))
     max_cycles_per_check = max(cycles_per_check, (check_max + K) // (K + 1))
-    next_check = cycles_per_check  # in Anderson cycles (in epochs when K == 0)
-    if K == 0:
-        cycles_per_check = max(1, check_every)
-        max_cycles_per_check = max(cycles_per_check, check_max)
-        next_check = cycles_per_check
+    next_check = cycles_per_check
     acc_flag[0] = 0
     n_hist = 0
     cyc = ws
@@ -1218,9 +1215,11 @@ def select_working_set(u, w, a, norms, positive, size):
     out = np.empty(size, dtype=np.int32)
     k = 0
     for j in range(p):
-        if d[j] < thr or (d[j] == thr and ties > 0):
-            if d[j] == thr:
-                ties -= 1
+        take = d[j] < thr
+        if not take and d[j] == thr and ties > 0:
+            ties -= 1
+            take = True
+        if take:
             out[k] = j
             k += 1
     return out

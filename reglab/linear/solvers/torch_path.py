@@ -143,11 +143,7 @@ def _lipschitz(torch, problem, Xt):
     relative 1e-3 (beyond float32's accumulated rounding): a step ``1/L`` must not exceed the
     true ``1/L``, and a 0.1% smaller step costs nothing measurable.
     """
-    if (
-        Xt.device.type != "cuda"
-        or min(Xt.shape) > _DEVICE_GRAM_MAX
-        or problem.sample_weight is not None  # (None for Quadratic: folded into the rows)
-    ):
+    if Xt.device.type != "cuda" or min(Xt.shape) > _DEVICE_GRAM_MAX:
         return float(problem.lipschitz())
     return _gram_lipschitz(torch, Xt) * problem.datafit.hessian_bound
 
