@@ -3,7 +3,11 @@
 A :class:`Claim` is a registered object with an id, the sentence it tests (quoted or
 paraphrased from ``seed/regularization_deep_dive.txt``), its kind (:class:`reglab.Kind`), a
 parameter grid, a smoke grid that runs in seconds, ``run(params, seed) -> metrics`` and
-``verdict(rows) -> Verdict``. Results are written first (tidy rows in the store); the verdict
+``verdict(rows) -> Verdict``. A claim is either an *exact* check (an identity verified to
+numerical precision: :func:`exact_verdict`, PASS or FAIL, a FAIL is a bug) or an *empirical*
+claim with a frozen :class:`~reglab.lab.protocol.Protocol` whose verdict
+(:func:`empirical_verdict`) is SUPPORTED, CONDITIONAL, NOT SUPPORTED or INCONCLUSIVE from
+effects with 95% confidence intervals (:mod:`reglab.lab.stats`). Results are written first (tidy rows in the store); the verdict
 and its figure are computed from stored rows alone, so the report can be rebuilt without
 re-running anything.
 
@@ -13,18 +17,29 @@ kinds); :func:`registry` imports them all and returns them by id.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 import importlib
 import itertools
 import json
+import math
 import pkgutil
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
+from reglab.lab.protocol import Protocol, grid_protocol_id
+from reglab.lab.stats import (
+    CONDITIONAL,
+    EMPIRICAL_OUTCOMES,
+    INCONCLUSIVE,
+    NOT_SUPPORTED,
+    SUPPORTED,
+    Effect,
+)
 from reglab.taxonomy import Kind
 
 Params = dict[str, Any]
@@ -100,20 +115,214 @@ def _sort_key(v: Any) -> tuple[int, Any]:
     return (1, json.dumps(v, sort_keys=True))
 
 
-@dataclass
-class Verdict:
-    """A claim's verdict: whether it held, the evidence in words and numbers, a figure.
+PASS = "PASS"
+FAIL = "FAIL"
+#: every verdict outcome: exact checks PASS or FAIL (a FAIL is a bug); empirical claims one of
+#: the four outcomes of SCIENCE.md
+OUTCOMES = (PASS, FAIL, SUPPORTED, CONDITIONAL, NOT_SUPPORTED, INCONCLUSIVE)
+#: the outcomes for which the (legacy) boolean ``Verdict.passed`` is True
+PASSING = frozenset({PASS, SUPPORTED, CONDITIONAL})
+RESULT_KINDS = ("empirical", "exact")
 
-    Unpacks as ``passed, evidence, figure``.
+
+class Verdict:
+    """A claim's verdict: its outcome, one plain sentence, effects, evidence and a figure.
+
+    Built with :func:`exact_verdict` (identities: PASS/FAIL from the largest error reached
+    against a tolerance) or :func:`empirical_verdict` (SUPPORTED / CONDITIONAL /
+    NOT SUPPORTED / INCONCLUSIVE from effects with confidence intervals under a frozen
+    :class:`~reglab.lab.protocol.Protocol`).
+
+    The first-wave form ``Verdict(passed, evidence, figure, numbers)`` still works: its
+    outcome is PASS or FAIL derived from ``passed`` and :attr:`legacy` is True, so the report
+    marks it "legacy verdict" until the claim is converted. Unpacks as
+    ``passed, evidence, figure``.
+
+    Attributes
+    ----------
+    outcome : str
+        One of :data:`OUTCOMES`.
+    sentence : str
+        The verdict in one plain sentence ("Supported: ...", "Holds only when ...").
+    effects : list of Effect
+        The effects (estimate and 95% CI) the verdict rests on; empty for exact checks.
+    max_error, tolerance : float or None
+        For exact checks: the largest error reached and the tolerance it is held to.
+    protocol : Protocol or None
+        The protocol the verdict was decided under (empirical claims).
+    evidence : str
+        Details in words (shown folded in the report).
+    figure : matplotlib Figure or None
+    numbers : dict of str to float
+        Named numbers for tables and the drill.
+    legacy : bool
+        True for a verdict built from ``passed`` alone (not yet converted).
     """
 
-    passed: bool
-    evidence: str
-    figure: Any = None
-    numbers: dict[str, float] = field(default_factory=dict)
+    def __init__(
+        self,
+        passed: bool | None = None,
+        evidence: str = "",
+        figure: Any = None,
+        numbers: Mapping[str, float] | None = None,
+        *,
+        outcome: str | None = None,
+        sentence: str = "",
+        effects: Iterable[Effect] = (),
+        max_error: float | None = None,
+        tolerance: float | None = None,
+        protocol: Protocol | None = None,
+    ):
+        if outcome is None:
+            if passed is None:
+                raise TypeError("Verdict needs outcome= (or, in the legacy form, passed)")
+            outcome = PASS if passed else FAIL
+            self.legacy = True
+        else:
+            if outcome not in OUTCOMES:
+                raise ValueError(f"outcome={outcome!r} must be one of {OUTCOMES}")
+            if passed is not None and bool(passed) != (outcome in PASSING):
+                raise ValueError(f"passed={passed!r} contradicts outcome={outcome!r}")
+            self.legacy = False
+        self.outcome: str = outcome
+        self.evidence = str(evidence)
+        self.figure = figure
+        self.numbers: dict[str, float] = dict(numbers or {})
+        self.effects: list[Effect] = list(effects)
+        for e in self.effects:
+            if not isinstance(e, Effect):
+                raise TypeError(f"effects must be reglab.lab.stats.Effect, got {e!r}")
+        self.max_error = max_error
+        self.tolerance = tolerance
+        self.protocol = protocol
+        self.sentence = str(sentence) or self._default_sentence()
+
+    def _default_sentence(self) -> str:
+        if self.legacy:
+            held = "held" if self.outcome == PASS else "did not hold"
+            return f"The claim {held} (legacy verdict, not yet judged with effect sizes)."
+        return self.outcome.capitalize() + "."
+
+    @property
+    def passed(self) -> bool:
+        """True for PASS, SUPPORTED and CONDITIONAL (the first wave's boolean)."""
+        return self.outcome in PASSING
+
+    @passed.setter
+    def passed(self, value: bool) -> None:
+        if bool(value) == self.passed:
+            return
+        if not self.legacy:
+            raise ValueError(
+                f"passed={value!r} contradicts outcome={self.outcome!r}; set outcome instead"
+            )
+        self.outcome = PASS if value else FAIL
+        self.sentence = self._default_sentence()
+
+    @property
+    def kind(self) -> str:
+        """``"exact"``, ``"empirical"`` or ``"legacy"``: which section of the report."""
+        if self.legacy:
+            return "legacy"
+        return "exact" if self.outcome in (PASS, FAIL) else "empirical"
+
+    @property
+    def protocol_id(self) -> str | None:
+        return None if self.protocol is None else self.protocol.id()
 
     def __iter__(self) -> Iterator[Any]:
         return iter((self.passed, self.evidence, self.figure))
+
+    def __repr__(self) -> str:
+        tag = " legacy" if self.legacy else ""
+        return f"<Verdict {self.outcome}{tag}: {self.sentence}>"
+
+
+def exact_verdict(
+    max_error: float,
+    tolerance: float,
+    *,
+    what: str,
+    figure: Any = None,
+    evidence: str = "",
+    numbers: Mapping[str, float] | None = None,
+) -> Verdict:
+    """The verdict of an exact check: PASS when ``max_error <= tolerance``, else FAIL (a bug).
+
+    Parameters
+    ----------
+    max_error : float
+        The largest error reached over the grid (a NaN error is a FAIL).
+    tolerance : float
+        The tolerance derived from floating point (e.g. ``n * eps * cond``), > 0.
+    what : str
+        The identity checked, e.g. ``"the ridge closed form matches the solver"``.
+    """
+    if not isinstance(what, str) or not what.strip():
+        raise ValueError(f"what={what!r} must name the identity checked")
+    max_error = float(max_error)
+    tolerance = float(tolerance)
+    if not math.isfinite(tolerance) or tolerance <= 0:
+        raise ValueError(f"tolerance={tolerance!r} must be a finite number > 0")
+    ok = math.isfinite(max_error) and max_error <= tolerance
+    what = what.strip().rstrip(".")
+    if ok:
+        sentence = f"Exact: {what} (max error {max_error:.3g} <= tolerance {tolerance:.3g})."
+    else:
+        sentence = f"Bug: {what} fails (max error {max_error:.3g} > tolerance {tolerance:.3g})."
+    nums = {"max_error": max_error, "tolerance": tolerance, **dict(numbers or {})}
+    return Verdict(
+        outcome=PASS if ok else FAIL,
+        sentence=sentence,
+        evidence=evidence or sentence,
+        figure=figure,
+        numbers=nums,
+        max_error=max_error,
+        tolerance=tolerance,
+    )
+
+
+def empirical_verdict(
+    protocol: Protocol,
+    effects: Sequence[Effect] | Effect,
+    outcome: str,
+    *,
+    sentence: str,
+    figure: Any = None,
+    evidence: str = "",
+    numbers: Mapping[str, float] | None = None,
+) -> Verdict:
+    """The verdict of an empirical claim under its frozen ``protocol``.
+
+    ``outcome`` comes from :func:`reglab.lab.stats.decide` (or ``decide_conditional``,
+    ``intersection_union``, ``decide_equivalence``); ``sentence`` says it in plain words with
+    the effect and its CI ("Supported: dropout lowers test error by 1.2 points [0.6, 1.8]").
+    Effects without a smallest effect of interest get the protocol's.
+    """
+    if not isinstance(protocol, Protocol):
+        raise TypeError(f"protocol={protocol!r} must be a reglab.lab.protocol.Protocol")
+    if outcome not in EMPIRICAL_OUTCOMES:
+        raise ValueError(f"outcome={outcome!r} must be one of {EMPIRICAL_OUTCOMES}")
+    if not isinstance(sentence, str) or not sentence.strip():
+        raise ValueError(f"sentence={sentence!r} must state the verdict in one sentence")
+    effs = [effects] if isinstance(effects, Effect) else list(effects)
+    if not effs:
+        raise ValueError("effects is empty: an empirical verdict rests on at least one effect")
+    effs = [
+        dataclasses.replace(e, smallest=protocol.smallest_effect)
+        if isinstance(e, Effect) and e.smallest is None
+        else e
+        for e in effs
+    ]
+    return Verdict(
+        outcome=outcome,
+        sentence=sentence.strip(),
+        evidence=evidence or sentence.strip(),
+        figure=figure,
+        numbers=numbers,
+        effects=effs,
+        protocol=protocol,
+    )
 
 
 def checks_summary(checks: Mapping[str, bool]) -> str:
@@ -142,12 +351,16 @@ class Claim:
         Default number of repetitions (seeds) per grid point.
     interview : str
         A strong interview answer, in our words, that the evidence supports.
-    known_failure : str
-        Empty, or why the honest verdict on this claim is FAIL (its smoke grid included):
-        the claim as the deep dive states it does not hold in the experiment. The smoke test
-        then requires FAIL, so the failure stays visible instead of being tuned away.
     section : str
         The deep dive's section the claim comes from.
+    result_kind : {"empirical", "exact"}
+        ``"exact"`` for identities checked to numerical precision (their FAIL is a bug),
+        ``"empirical"`` for statements about training, judged with effect sizes.
+    protocol : Protocol or None
+        The frozen protocol of an empirical claim (required for them; a test asserts it).
+    scale : dict of lists or list of dicts
+        An optional larger grid for a Dask cluster or a GPU, where the default grid cannot
+        afford the seeds the power analysis asks for.
     """
 
     id: ClassVar[str] = ""
@@ -155,11 +368,13 @@ class Claim:
     kind: ClassVar[Kind] = Kind.DIAGNOSTICS
     grid: ClassVar[Mapping[str, Sequence[Any]] | Sequence[Params]] = {}
     smoke: ClassVar[Mapping[str, Sequence[Any]] | Sequence[Params]] = {}
+    scale: ClassVar[Mapping[str, Sequence[Any]] | Sequence[Params]] = {}
     seeds: ClassVar[int] = 1
     smoke_seeds: ClassVar[int] = 1
     interview: ClassVar[str] = ""
     section: ClassVar[str] = ""
-    known_failure: ClassVar[str] = ""
+    result_kind: ClassVar[str] = "empirical"
+    protocol: ClassVar[Protocol | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -172,7 +387,24 @@ class Claim:
             )
         if not isinstance(cls.kind, Kind):
             raise TypeError(f"claim {cls.id!r}: kind={cls.kind!r} must be a reglab.Kind")
+        if cls.result_kind not in RESULT_KINDS:
+            raise ValueError(
+                f"claim {cls.id!r}: result_kind={cls.result_kind!r} must be one of {RESULT_KINDS}"
+            )
+        if cls.protocol is not None and not isinstance(cls.protocol, Protocol):
+            raise TypeError(
+                f"claim {cls.id!r}: protocol={cls.protocol!r} must be a "
+                "reglab.lab.protocol.Protocol"
+            )
         _REGISTRY[cls.id] = cls
+
+    def protocol_id(self) -> str:
+        """The id stored with every run: ``protocol.id()`` (``"v2:3fa9c1d2"``), or for a
+        claim without a protocol (exact checks, unconverted claims) ``"v1:"`` + a hash of
+        the default grid and seeds, so a change of design still separates the runs."""
+        if self.protocol is not None:
+            return self.protocol.id()
+        return grid_protocol_id(expand_grid(self.grid), self.seeds)
 
     def run(self, params: Params, seed: int) -> Metrics:
         """Run the experiment at one parameter point; return named metrics."""
@@ -182,8 +414,13 @@ class Claim:
         """Decide from stored rows whether the claim held; draw its figure."""
         raise NotImplementedError(f"claim {self.id!r} does not implement verdict()")
 
-    def param_grid(self, smoke: bool = False) -> list[Params]:
-        """The grid points to run (the smoke grid when ``smoke``)."""
+    def param_grid(self, smoke: bool = False, *, scale: bool = False) -> list[Params]:
+        """The grid points to run: the smoke grid when ``smoke``, the ``scale`` grid (or the
+        default grid when the claim has none) when ``scale``, else the default grid."""
+        if smoke and scale:
+            raise ValueError("smoke=True and scale=True: choose one grid")
+        if scale:
+            return expand_grid(self.scale or self.grid)
         return expand_grid(self.smoke if smoke else self.grid)
 
     def __repr__(self) -> str:

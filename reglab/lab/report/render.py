@@ -75,7 +75,7 @@ def build_cards(store: ResultStore) -> list[dict[str, Any]]:
                 "statement": claim.statement,
                 "section": claim.section,
                 "interview": claim.interview,
-                "known_failure": claim.known_failure,
+                "known_failure": getattr(claim, "known_failure", ""),
                 "status": status,
                 "evidence": None if verdict is None else verdict.evidence,
                 "numbers": {} if verdict is None else verdict.numbers,
