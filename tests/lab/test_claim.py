@@ -1,15 +1,30 @@
 import pytest
 
 from reglab.lab.claim import (
+    FAIL,
+    OUTCOMES,
+    PASS,
     Claim,
     Rows,
     RunRow,
     UnknownClaimError,
+    Verdict,
     checks_summary,
+    empirical_verdict,
+    exact_verdict,
     expand_grid,
     get_claim,
 )
 from reglab.lab.claim import registry as claim_registry
+from reglab.lab.protocol import Protocol
+from reglab.lab.stats import (
+    CONDITIONAL,
+    INCONCLUSIVE,
+    NOT_SUPPORTED,
+    SUPPORTED,
+    decide,
+    paired_effect,
+)
 from reglab.taxonomy import Kind
 
 
@@ -116,3 +131,60 @@ def test_every_claim_of_the_lab_issue_is_registered_under_its_kind():
 def test_checks_summary_names_the_failed_checks_or_counts_the_passed():
     assert checks_summary({"a holds": True, "b holds": True}) == "all 2 checks hold"
     assert checks_summary({"a": True, "b": False, "c": False}) == "FAILED: b; c"
+
+
+# -- verdicts -------------------------------------------------------------------------------
+P = Protocol(
+    version=1,
+    metric="err",
+    effect="paired difference",
+    smallest_effect=0.01,
+    direction="decrease",
+    analysis="paired t over seeds",
+    seeds=5,
+)
+
+
+def test_exact_verdict_turns_at_the_tolerance():
+    ok = exact_verdict(1e-10, 1e-9, what="the closed form matches the solver")
+    bug = exact_verdict(1.1e-9, 1e-9, what="the closed form matches the solver")
+    assert (ok.outcome, ok.passed, ok.kind) == (PASS, True, "exact")
+    assert (bug.outcome, bug.passed) == (FAIL, False)
+    assert bug.sentence.startswith("Bug:") and "1.1e-09 > tolerance 1e-09" in bug.sentence
+    assert exact_verdict(float("nan"), 1.0, what="x").outcome == FAIL
+    assert ok.numbers["max_error"] == 1e-10 and ok.tolerance == 1e-9
+    with pytest.raises(ValueError, match="tolerance=0.0"):
+        exact_verdict(0.0, 0.0, what="x")
+
+
+def test_empirical_verdict_carries_protocol_effects_and_sentence():
+    e = paired_effect([0.10, 0.12, 0.11], [0.13, 0.15, 0.13], name="err: a - b")
+    outcome = decide(e, P.direction, P.smallest_effect)
+    v = empirical_verdict(P, [e], outcome, sentence="Supported: a lowers the error.")
+    assert v.outcome == SUPPORTED and v.passed and v.kind == "empirical" and not v.legacy
+    assert v.effects[0].smallest == P.smallest_effect  # filled from the protocol
+    assert v.protocol_id == P.id()
+    for outcome, passed in [(CONDITIONAL, True), (INCONCLUSIVE, False), (NOT_SUPPORTED, False)]:
+        assert empirical_verdict(P, e, outcome, sentence="s").passed is passed
+    with pytest.raises(ValueError, match="outcome='PASS'"):
+        empirical_verdict(P, [e], "PASS", sentence="s")
+    with pytest.raises(ValueError, match="effects is empty"):
+        empirical_verdict(P, [], SUPPORTED, sentence="s")
+    with pytest.raises(ValueError, match="sentence=''"):
+        empirical_verdict(P, [e], SUPPORTED, sentence="")
+
+
+def test_legacy_verdict_still_works_and_is_marked():
+    v = Verdict(True, "all 3 checks hold", None, {"x": 1.0})
+    assert v.legacy and v.outcome == PASS and v.kind == "legacy" and "legacy verdict" in v.sentence
+    passed, evidence, figure = v
+    assert (passed, evidence, figure) == (True, "all 3 checks hold", None)
+    v.passed = False  # the runner normalises passed; a legacy verdict follows
+    assert v.outcome == FAIL
+    new = Verdict(outcome=SUPPORTED, sentence="s")
+    new.passed = True  # consistent: no-op
+    with pytest.raises(ValueError, match="contradicts outcome='SUPPORTED'"):
+        new.passed = False
+    with pytest.raises(ValueError, match="outcome='MAYBE'"):
+        Verdict(outcome="MAYBE")
+    assert set(OUTCOMES) == {PASS, FAIL, SUPPORTED, CONDITIONAL, NOT_SUPPORTED, INCONCLUSIVE}

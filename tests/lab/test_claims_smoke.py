@@ -29,6 +29,9 @@ def test_claim_smoke_grid_runs_stores_and_renders(claim_id, tmp_path):
     assert report.ok, "\n".join(r.error or "" for r in report.failed)
     rows = store.rows(claim_id)
     assert len(rows) == len(claim.param_grid(smoke=True)) * claim.smoke_seeds
+    if claim.protocol is not None:
+        # the protocol's primary metric is one that run() returns
+        assert claim.protocol.metric in rows[0].metrics, (claim.protocol.metric, rows[0].metrics)
     verdict = compute_verdict(claim, store, keep_figure=True)
     assert isinstance(verdict, Verdict)
     assert "verdict raised" not in verdict.evidence, verdict.evidence
