@@ -13,21 +13,19 @@ from typing import Any
 
 import numpy as np
 
+from reglab.diagnostics._validation import check_int
 from reglab.diagnostics.generators import Generator, TestSet
 
 LOSSES = ("squared", "zero_one", "log")
 
 
 def check_rounds(rounds: object) -> int:
-    if isinstance(rounds, bool) or not isinstance(rounds, int | np.integer) or rounds < 2:
-        raise ValueError(
-            f"rounds must be an integer >= 2 (a variance needs two training sets), got {rounds!r}"
-        )
-    return int(rounds)
+    """An integer >= 2: a variance needs two training sets."""
+    return check_int(rounds, "rounds", low=2)
 
 
 def check_loss(loss: str, generator: Generator) -> None:
-    if loss not in LOSSES:
+    if not isinstance(loss, str) or loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
     task = getattr(generator, "task", None)
     if task not in ("regression", "classification"):
@@ -146,7 +144,10 @@ def _format_prediction(out: np.ndarray, loss: str, n_test: int, n_classes: int) 
     if loss == "squared":
         if out.shape not in ((n_test,), (n_test, 1)):
             raise ValueError(f"predictions must have shape ({n_test},), got {out.shape}")
-        return out.reshape(n_test).astype(float)
+        out = out.reshape(n_test).astype(float)
+        if not np.all(np.isfinite(out)):
+            raise ValueError("make_estimator predicted NaN or inf; predictions must be finite")
+        return out
     if loss == "log":
         if out.shape != (n_test, n_classes):
             raise ValueError(

@@ -39,6 +39,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from reglab.diagnostics import _rounds
+from reglab.diagnostics._validation import (
+    check_array,
+    check_bool,
+    check_choice,
+    check_int,
+    check_seed,
+    short_repr,
+)
 from reglab.diagnostics.generators import Generator, TestSet
 
 __all__ = ["BiasVarianceResult", "bias_variance", "decompose"]
@@ -48,7 +56,7 @@ __all__ = ["BiasVarianceResult", "bias_variance", "decompose"]
 _LOG_EPS = 1e-12
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class BiasVarianceResult:
     """Bias, variance, noise and measured test loss, averaged and per test point.
 
@@ -98,6 +106,25 @@ class BiasVarianceResult:
     n_test: int
     is_estimate: bool
     details: dict = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        # the per-point arrays run to thousands of numbers: show their shapes only
+        return short_repr(
+            self,
+            (
+                "loss",
+                "bias2",
+                "variance",
+                "noise",
+                "expected_loss",
+                "standard_error",
+                "identity_error",
+                "rounds",
+                "n_train",
+                "n_test",
+                "is_estimate",
+            ),
+        )
 
     @property
     def decomposed_loss(self) -> float:
@@ -200,6 +227,22 @@ def decompose(
         The truth at the test points.
     loss : {"squared", "zero_one", "log"}
     """
+    loss = check_choice(loss, "loss", _rounds.LOSSES)
+    if not isinstance(test, TestSet):
+        raise TypeError(f"test must be a reglab.diagnostics.TestSet, got {type(test).__name__}")
+    want = 3 if loss == "log" else 2
+    preds = check_array(preds, "preds", ndim=want, dtype=None)
+    y_test = check_array(y_test, "y_test", ndim=2, dtype=None)
+    if preds.shape[0] < 2 or y_test.shape != preds.shape[:2]:
+        raise ValueError(
+            f"preds must hold >= 2 rounds and y_test its shape (rounds, n_test), got preds "
+            f"{preds.shape} and y_test {y_test.shape}"
+        )
+    if loss != "squared":
+        preds = preds if loss == "log" else preds.astype(int)
+        y_test = y_test.astype(int)
+    n_train = check_int(n_train, "n_train", low=0)
+    is_estimate = check_bool(is_estimate, "is_estimate")
     parts = {"squared": _squared, "zero_one": _zero_one, "log": _log}[loss]
     bias2, variance, noise, centre, expected, details = parts(preds, test)
     losses = _loss_values(preds, y_test, loss)
@@ -304,8 +347,10 @@ def _run(
     _rounds.check_loss(loss, generator)
     n_train = _check_size("n_train", n_train)
     n_test = _check_size("n_test", n_test)
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
-        raise ValueError(f"n_jobs must be a non-zero integer, got {n_jobs!r}")
+    n_jobs = check_int(n_jobs, "n_jobs")
+    if n_jobs == 0:
+        raise ValueError("n_jobs must be a non-zero integer (-1: all cores), got n_jobs=0")
+    seed = check_seed(seed, allow_generator=False) or 0
     test_ss, round_ss = _rounds.round_seeds(seed, rounds)
     test = _rounds.draw_test_set(generator, n_test, test_ss)
     tasks = [(make_estimator, generator, n_train, test, loss, ss, param, values) for ss in round_ss]
@@ -319,6 +364,4 @@ def _run(
 
 
 def _check_size(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    return check_int(value, name, low=1)

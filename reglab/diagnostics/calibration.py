@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from reglab.diagnostics._validation import check_array, check_choice, check_int, short_repr
+
 __all__ = [
     "CalibrationBins",
     "calibration_bins",
@@ -38,8 +40,10 @@ _ATOL = 1e-6  # tolerance on [0, 1] and on row sums: float32 softmax outputs pas
 
 def check_probabilities(probs, *, name: str = "probs") -> np.ndarray:
     """Validate probabilities: finite, in [0, 1], and rows summing to 1 when 2-D."""
-    p = np.asarray(probs, dtype=float)
-    if p.ndim not in (1, 2) or p.shape[0] == 0:
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}")
+    p = check_array(probs, name, finite=False, allow_empty=True)
+    if p.ndim not in (1, 2) or p.shape[0] == 0 or p.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D or 2-D array, got shape {p.shape}")
     if not np.all(np.isfinite(p)):
         raise ValueError(f"{name} must be finite, got {p[~np.isfinite(p)][:3]}")
@@ -58,12 +62,12 @@ def check_probabilities(probs, *, name: str = "probs") -> np.ndarray:
 
 
 def _check_labels(labels, probs: np.ndarray) -> np.ndarray:
-    y = np.asarray(labels)
+    y = check_array(labels, "labels", dtype=None, allow_empty=True, finite=False)
     if y.shape != (probs.shape[0],):
         raise ValueError(f"labels must have shape ({probs.shape[0]},), got {y.shape}")
     K = 2 if probs.ndim == 1 else probs.shape[1]
     if not np.issubdtype(y.dtype, np.integer):
-        if not np.all(np.mod(y, 1) == 0):
+        if not np.all(np.isfinite(y)) or not np.all(np.mod(y, 1) == 0):
             raise ValueError(f"labels must be integers, got {y[np.mod(y, 1) != 0][:3]}")
         y = y.astype(int)
     if y.min() < 0 or y.max() >= K:
@@ -79,7 +83,7 @@ def _scores(probs, labels) -> tuple[np.ndarray, np.ndarray]:
     return p.max(axis=1), (p.argmax(axis=1) == y).astype(float)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class CalibrationBins:
     """Reliability bins.
 
@@ -98,6 +102,9 @@ class CalibrationBins:
     counts: np.ndarray
     confidence: np.ndarray
     accuracy: np.ndarray
+
+    def __repr__(self) -> str:
+        return short_repr(self, ("edges", "counts", "confidence", "accuracy"))
 
     @property
     def empty(self) -> np.ndarray:
@@ -124,10 +131,8 @@ def calibration_bins(probs, labels, *, n_bins: int = 15, strategy: str = "unifor
     -------
     CalibrationBins
     """
-    if isinstance(n_bins, bool) or not isinstance(n_bins, int | np.integer) or n_bins < 1:
-        raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
-    if strategy not in ("uniform", "quantile"):
-        raise ValueError(f"strategy must be 'uniform' or 'quantile', got {strategy!r}")
+    n_bins = check_int(n_bins, "n_bins", low=1)
+    check_choice(strategy, "strategy", ("uniform", "quantile"))
     score, outcome = _scores(probs, labels)
     if strategy == "uniform":
         edges = np.linspace(0.0, 1.0, n_bins + 1)

@@ -15,29 +15,25 @@ from __future__ import annotations
 
 import numpy as np
 
+from reglab.diagnostics._validation import check_nonneg_grid, check_X, rank_tolerance
+
 __all__ = ["condition_number", "effective_dof", "ridge_shrinkage_factors", "singular_values"]
 
 
-def _check_X(X) -> np.ndarray:
-    X = np.asarray(X, dtype=float)
-    if X.ndim != 2 or X.size == 0:
-        raise ValueError(f"X must be a non-empty 2-D array, got shape {X.shape}")
-    if not np.all(np.isfinite(X)):
-        raise ValueError("X must be finite (it contains NaN or inf)")
-    return X
-
-
 def _check_lam(lam) -> np.ndarray:
-    lam = np.asarray(lam, dtype=float)
-    if lam.ndim > 1 or not np.all(np.isfinite(lam)) or np.any(lam < 0):
-        raise ValueError(f"lam must be a finite non-negative scalar or 1-D array, got {lam!r}")
-    return lam
+    return check_nonneg_grid(lam, "lam")
 
 
 def singular_values(X) -> np.ndarray:
-    """All p singular values of X, zeros appended when n < p, in decreasing order."""
-    X = _check_X(X)
+    """All p singular values of X, zeros appended when n < p, in decreasing order.
+
+    Values at or below the rank tolerance max(n, p) * eps * s_max (numpy's ``matrix_rank``)
+    are round-off, not directions, and are returned as exact zeros, so a duplicated or
+    collinear column gives a zero singular value and every quantity below sees rank(X).
+    """
+    X = check_X(X)
     s = np.linalg.svd(X, compute_uv=False)
+    s = np.where(s > rank_tolerance(X.shape, s[0]), s, 0.0)
     return np.concatenate([s, np.zeros(X.shape[1] - s.size)])
 
 
@@ -53,11 +49,13 @@ def condition_number(X, lam=0.0):
     Returns
     -------
     float or ndarray
-        ``inf`` when lam = 0 and X^T X is singular (n < p or collinear columns).
+        ``inf`` when lam = 0 and X^T X is singular (n < p or collinear columns: a
+        singular value at or below max(n, p) * eps * s_max counts as zero).
     """
     s2 = singular_values(X) ** 2
     lam = _check_lam(lam)
     num, den = s2[0] + lam, s2[-1] + lam
+    # den == 0 exactly when lam = 0 and s_min was below the rank tolerance (set to 0 above)
     with np.errstate(divide="ignore"):
         out = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.inf)
     return float(out) if out.ndim == 0 else out
@@ -66,8 +64,9 @@ def condition_number(X, lam=0.0):
 def ridge_shrinkage_factors(X, lam) -> np.ndarray:
     """Shrinkage s_i^2 / (s_i^2 + lam) of each singular direction, shape (p,) or (n_lam, p).
 
-    At lam = 0 the factor is 1 on the directions with s_i > 0 and 0 on the null space (the
-    minimum-norm least-squares solution).
+    At lam = 0 the factor is 1 on the directions with s_i above the rank tolerance
+    max(n, p) * eps * s_max and 0 on the (numerical) null space: the minimum-norm
+    least-squares solution, as ``numpy.linalg.lstsq`` computes it.
     """
     s2 = singular_values(X) ** 2
     lam = _check_lam(lam)
@@ -81,7 +80,8 @@ def effective_dof(X, lam):
     """Effective degrees of freedom df(lam) = sum_i s_i^2 / (s_i^2 + lam).
 
     Equals the trace of the ridge hat matrix X (X^T X + lam I)^{-1} X^T (Hastie, Tibshirani
-    & Friedman, ESL eq. 3.50); df(0) = rank(X).
+    & Friedman, ESL eq. 3.50); df(0) = rank(X), the numerical rank with numpy's tolerance
+    max(n, p) * eps * s_max (a duplicated column does not add a degree of freedom).
     """
     d = ridge_shrinkage_factors(X, lam)
     out = d.sum(axis=-1)

@@ -27,6 +27,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from reglab.diagnostics._validation import (
+    check_array,
+    check_bool,
+    check_int,
+    check_nonneg_grid,
+    check_real,
+    check_seed,
+    short_repr,
+)
 from reglab.diagnostics.sweep import ridge_predictions
 
 __all__ = [
@@ -53,9 +62,10 @@ def min_norm_asymptotic_risk(
     include_noise : bool, default=False
         Add sigma^2 (test risk against noisy labels instead of excess risk).
     """
-    g = np.asarray(gamma, dtype=float)
-    if np.any(g <= 0) or not np.all(np.isfinite(g)):
-        raise ValueError(f"gamma must be positive and finite, got {gamma!r}")
+    g = check_nonneg_grid(gamma, "gamma", positive=True)
+    signal = check_real(signal, "signal", low=0.0)
+    noise = check_real(noise, "noise", low=0.0)
+    include_noise = check_bool(include_noise, "include_noise")
     s2, r2 = noise**2, signal**2
     with np.errstate(divide="ignore", invalid="ignore"):
         under = s2 * g / (1.0 - g)
@@ -66,7 +76,7 @@ def min_norm_asymptotic_risk(
     return float(out) if out.ndim == 0 else out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class DoubleDescentResult:
     """Test risk along the number of features (or samples).
 
@@ -99,6 +109,11 @@ class DoubleDescentResult:
     threshold: int
     include_noise: bool = False
 
+    def __repr__(self) -> str:
+        return short_repr(
+            self, ("axis", "values", "risk", "ridge_risk", "threshold", "include_noise")
+        )
+
     def plot(self):
         """Risk curve figure (see :func:`plot_double_descent`)."""
         from reglab.diagnostics.plotting import plot_double_descent
@@ -107,6 +122,8 @@ class DoubleDescentResult:
 
 
 def _positive_ints(name: str, value) -> np.ndarray:
+    if isinstance(value, str | bool | np.bool_):
+        raise TypeError(f"{name} must be a positive integer or 1-D integers, got {value!r}")
     arr = np.atleast_1d(np.asarray(value))
     if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer) or np.any(arr < 1):
         raise ValueError(f"{name} must be a positive integer or 1-D integers, got {value!r}")
@@ -153,8 +170,11 @@ def double_descent(
     ns, ps = _positive_ints("n_train", n_train), _positive_ints("n_features", n_features)
     if (ns.size > 1) == (ps.size > 1) and not (ns.size == ps.size == 1):
         raise ValueError("exactly one of n_train and n_features must be a sequence")
-    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 2:
-        raise ValueError(f"rounds must be an integer >= 2, got {rounds!r}")
+    rounds = check_int(rounds, "rounds", low=2)
+    signal = check_real(signal, "signal", low=0.0, low_open=True)
+    noise = check_real(noise, "noise", low=0.0)
+    include_noise = check_bool(include_noise, "include_noise")
+    check_seed(seed, allow_generator=False)
     axis = "n_features" if ps.size > 1 or ns.size == 1 else "n_train"
     values = ps if axis == "n_features" else ns
     ns, ps = np.broadcast_arrays(ns, ps)
@@ -206,9 +226,9 @@ def random_features_double_descent(
     singular value), which is the "optimally tuned ridge" curve. The test risk is the mean
     squared error against ``y_test`` (noise included).
     """
-    X_train, X_test = np.asarray(X_train, dtype=float), np.asarray(X_test, dtype=float)
-    y_train, y_test = np.asarray(y_train, dtype=float), np.asarray(y_test, dtype=float)
-    if X_train.ndim != 2 or X_test.ndim != 2 or X_train.shape[1] != X_test.shape[1]:
+    X_train, X_test = check_array(X_train, "X_train", ndim=2), check_array(X_test, "X_test", ndim=2)
+    y_train, y_test = check_array(y_train, "y_train", ndim=1), check_array(y_test, "y_test", ndim=1)
+    if X_train.shape[1] != X_test.shape[1]:
         raise ValueError(
             f"X_train and X_test must be 2-D with the same columns, got {X_train.shape} "
             f"and {X_test.shape}"
@@ -218,8 +238,10 @@ def random_features_double_descent(
             f"y_train and y_test must be 1-D matching X, got {y_train.shape} and {y_test.shape}"
         )
     Ns = _positive_ints("n_features", n_features)
-    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 2:
-        raise ValueError(f"rounds must be an integer >= 2, got {rounds!r}")
+    rounds = check_int(rounds, "rounds", low=2)
+    check_seed(seed, allow_generator=False)
+    if ridge_alphas is not None:
+        ridge_alphas = np.atleast_1d(check_nonneg_grid(ridge_alphas, "ridge_alphas"))
     d = X_train.shape[1]
     rng = np.random.default_rng(seed)
     risk = np.empty((len(Ns), rounds))

@@ -32,6 +32,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from reglab.diagnostics._validation import (
+    check_array,
+    check_int,
+    check_nonneg_grid,
+    check_real,
+    check_Xy,
+    rank_tolerance,
+    short_repr,
+)
+
 __all__ = [
     "ALI_KOLTER_TIBSHIRANI_BOUND",
     "EarlyStoppingRidge",
@@ -45,23 +55,59 @@ __all__ = [
 ALI_KOLTER_TIBSHIRANI_BOUND = 1.6862
 
 
+def _check_s_n(s, n) -> tuple[np.ndarray, int]:
+    s = check_array(s, "s", ndim=1, nonneg=True)
+    return s, check_int(n, "n", low=1)
+
+
 def gd_filter(s, lr: float, steps, n: int) -> np.ndarray:
-    """GD filter factors 1 - (1 - lr s^2 / n)^t, shape (len(steps), len(s)) or (len(s),)."""
-    s2 = np.asarray(s, dtype=float) ** 2
-    t = np.asarray(steps, dtype=float)[..., None]
-    return 1.0 - (1.0 - lr * s2 / n) ** t
+    """GD filter factors 1 - (1 - lr s^2 / n)^t, shape (len(steps), len(s)) or (len(s),).
+
+    Parameters
+    ----------
+    s : array-like of shape (k,)
+        Singular values of X (finite, >= 0).
+    lr : float
+        Step size (> 0). Beyond the stability bound 2 n / s_i^2 the factor of direction i
+        grows without bound, exactly as gradient descent diverges there.
+    steps : int or array-like of ints
+        Number of steps t (>= 0).
+    n : int
+        Number of rows of X (>= 1), the 1/(2n) scaling of the loss.
+    """
+    s, n = _check_s_n(s, n)
+    lr = check_real(lr, "lr", low=0.0, low_open=True)
+    t = check_nonneg_grid(steps, "steps")
+    if np.any(t != np.round(t)):
+        raise ValueError(f"steps must be whole numbers of steps, got steps={steps!r}")
+    with np.errstate(over="ignore"):
+        out = 1.0 - (1.0 - lr * s**2 / n) ** t[..., None]
+    if not np.all(np.isfinite(out)):
+        raise ValueError(
+            f"lr={lr!r} is beyond the stability bound 2n/s_max^2 = {2 * n / np.max(s) ** 2:.4g} "
+            "and the filter overflows: gradient descent diverges at this step size"
+        )
+    return out
 
 
 def gf_filter(s, time, n: int) -> np.ndarray:
-    """Gradient-flow filter factors 1 - exp(-T s^2 / n)."""
-    s2 = np.asarray(s, dtype=float) ** 2
-    return -np.expm1(-np.asarray(time, dtype=float)[..., None] * s2 / n)
+    """Gradient-flow filter factors 1 - exp(-T s^2 / n), time T >= 0."""
+    s, n = _check_s_n(s, n)
+    T = check_nonneg_grid(time, "time")
+    return -np.expm1(-T[..., None] * s**2 / n)
 
 
 def ridge_filter(s, lam, n: int) -> np.ndarray:
-    """Ridge filter factors s^2 / (s^2 + n lam) for lam in the 1/(2n) scaling."""
-    s2 = np.asarray(s, dtype=float) ** 2
-    return s2 / (s2 + n * np.asarray(lam, dtype=float)[..., None])
+    """Ridge filter factors s^2 / (s^2 + n lam) for lam in the 1/(2n) scaling.
+
+    ``lam`` (finite, >= 0; scalar or 1-D) may be 0 only where every s > 0 (0/0 otherwise).
+    """
+    s, n = _check_s_n(s, n)
+    lam = check_nonneg_grid(lam, "lam")
+    den = s**2 + n * lam[..., None]
+    if np.any(den == 0):
+        raise ValueError("lam=0 with a zero singular value gives 0/0; use lam > 0")
+    return s**2 / den
 
 
 def gradient_descent_iterates(X, y, lr: float, steps: int) -> np.ndarray:
@@ -71,6 +117,18 @@ def gradient_descent_iterates(X, y, lr: float, steps: int) -> np.ndarray:
     no intercept, iterate history kept) through ``reglab.linear.Ridge(alpha=0)``; the
     spectral formula of :func:`early_stopping_as_ridge` is checked against it.
 
+    Parameters
+    ----------
+    X : array-like of shape (n, p)
+    y : array-like of shape (n,)
+    lr : float
+        Step size, 0 < lr < 2 / L with L = s_max^2 / n the Lipschitz constant of the
+        gradient; at or beyond 2 / L the iterates diverge (their error along the top
+        singular direction is multiplied by |1 - lr L| >= 1 at every step), so such a step
+        is refused with the bound in the message.
+    steps : int
+        Number of steps (>= 1).
+
     Returns
     -------
     ndarray of shape (steps + 1, p)
@@ -78,10 +136,17 @@ def gradient_descent_iterates(X, y, lr: float, steps: int) -> np.ndarray:
     """
     from reglab.linear import GradientDescent, Ridge
 
-    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
-    gd = GradientDescent(tol=None, max_iter=int(steps), step=float(lr), keep_history=True)
-    Ridge(alpha=0.0, solver=gd, fit_intercept=False).fit(np.asarray(X, float), np.asarray(y, float))
+    X, y = check_Xy(X, y)
+    steps = check_int(steps, "steps", low=1)
+    lr = check_real(lr, "lr", low=0.0, low_open=True)
+    L = np.linalg.norm(X, 2) ** 2 / X.shape[0]
+    if lr >= 2.0 / L:
+        raise ValueError(
+            f"lr={lr!r} is at or beyond the stability bound 2/L = {2.0 / L:.6g} "
+            f"(L = s_max^2 / n = {L:.6g}): gradient descent would diverge"
+        )
+    gd = GradientDescent(tol=None, max_iter=steps, step=lr, keep_history=True)
+    Ridge(alpha=0.0, solver=gd, fit_intercept=False).fit(X, y)
     return gd.history_
 
 
@@ -92,7 +157,7 @@ def _risk(phi, s, beta_v, beta_null2, noise):
     return bias2, var
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class EarlyStoppingRidge:
     """Gradient descent after ``steps`` steps and its ridge counterpart.
 
@@ -130,6 +195,11 @@ class EarlyStoppingRidge:
     risks: dict | None = None
     curve: dict | None = None
 
+    def __repr__(self) -> str:
+        return short_repr(
+            self, ("lr", "steps", "time", "lam", "sklearn_alpha", "singular_values", "risks")
+        )
+
     def plot(self):
         """Filter factors and risk curves (see :func:`plot_early_stopping`)."""
         from reglab.diagnostics.plotting import plot_early_stopping
@@ -161,17 +231,17 @@ def early_stopping_as_ridge(
     -------
     EarlyStoppingRidge
     """
-    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
-    if X.ndim != 2 or y.shape != (X.shape[0],):
-        raise ValueError(f"X must be 2-D and y 1-D with as many rows, got {X.shape} and {y.shape}")
-    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    X, y = check_Xy(X, y)
+    steps = check_int(steps, "steps", low=1)
+    lr = check_real(lr, "lr", low=0.0, low_open=True)
     n = X.shape[0]
     U, s, Vt = np.linalg.svd(X, full_matrices=False)
-    keep = s > max(X.shape) * np.finfo(float).eps * s[0]
+    if s[0] == 0:
+        raise ValueError("X is all zeros: there is nothing to fit")
+    keep = s > rank_tolerance(X.shape, s[0])
     U, s, Vt = U[:, keep], s[keep], Vt[keep]
     lr_max = 2 * n / s[0] ** 2
-    if not np.isfinite(lr) or lr <= 0 or lr >= lr_max:
+    if lr >= lr_max:
         raise ValueError(f"lr must be in (0, 2n/s_max^2) = (0, {lr_max:.4g}), got {lr!r}")
     time = lr * steps
     lam = 1.0 / time
@@ -181,16 +251,16 @@ def early_stopping_as_ridge(
     uty = U.T @ y
     risks = curve = None
     if generator is not None:
-        if getattr(generator, "function", None) != "linear":
+        if getattr(generator, "function", None) != "linear" or not hasattr(generator, "coef"):
             raise ValueError("generator must be a linear SyntheticRegression (function='linear')")
         coef, noise = generator.coef, generator.noise
     if coef is not None:
-        coef = np.asarray(coef, dtype=float)
-        if coef.shape != (X.shape[1],) or noise is None or noise < 0:
-            raise ValueError(
-                f"coef must have shape ({X.shape[1]},) and noise be a non-negative float, got "
-                f"coef {coef.shape} and noise {noise!r}"
-            )
+        coef = check_array(coef, "coef", ndim=1)
+        if coef.shape != (X.shape[1],):
+            raise ValueError(f"coef must have shape ({X.shape[1]},), got {coef.shape}")
+        if noise is None:
+            raise ValueError("noise must be given with coef (the noise standard deviation)")
+        noise = check_real(noise, "noise", low=0.0)
         beta_v = Vt @ coef
         beta_null2 = max(float(coef @ coef - beta_v @ beta_v), 0.0)
         risks = {}
@@ -208,6 +278,8 @@ def early_stopping_as_ridge(
         ):
             b, v = _risk(phi, s, beta_v, beta_null2, noise)
             curve[name] = b + v
+    elif noise is not None:
+        raise ValueError("noise without coef has no effect; pass coef too (or a generator)")
     return EarlyStoppingRidge(
         lr=float(lr),
         steps=int(steps),

@@ -30,6 +30,14 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from reglab.diagnostics._validation import (
+    check_array,
+    check_choice,
+    check_int,
+    check_real,
+    check_seed,
+)
+
 __all__ = [
     "Generator",
     "TestSet",
@@ -84,9 +92,13 @@ class Generator(Protocol):
 
 
 def _check_positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    return check_int(value, name, low=1)
+
+
+def _check_rng(rng: object) -> np.random.Generator:
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    return rng
 
 
 def _draw_features(kind: str, n: int, d: int, rng: np.random.Generator) -> np.ndarray:
@@ -132,34 +144,40 @@ class SyntheticRegression:
         seed: int = 0,
     ) -> None:
         self.n_features = _check_positive_int("n_features", n_features)
-        if not np.isfinite(noise) or noise < 0:
-            raise ValueError(f"noise must be a finite non-negative float, got {noise!r}")
-        if features not in ("normal", "uniform"):
-            raise ValueError(f"features must be 'normal' or 'uniform', got {features!r}")
-        if not callable(function) and function not in ("linear", "sine"):
-            raise ValueError(f"function must be 'linear', 'sine' or a callable, got {function!r}")
-        self.noise = float(noise)
+        self.noise = check_real(noise, "noise", low=0.0)
+        self.features = check_choice(features, "features", ("normal", "uniform"))
+        if not callable(function):
+            check_choice(function, "function", ("linear", "sine"))
         self.function = function
-        self.signal = float(signal)
-        self.features = features
+        self.signal = check_real(signal, "signal", low=0.0)
+        check_seed(seed, allow_generator=False)
         beta = np.random.default_rng(seed).standard_normal(self.n_features)
         self.coef = self.signal * beta / np.linalg.norm(beta)
 
     def f(self, X: np.ndarray) -> np.ndarray:
         """True regression function E[y | x]."""
         if callable(self.function):
-            return np.asarray(self.function(X), dtype=float)
+            out = np.asarray(self.function(X), dtype=float)
+            if out.shape != (X.shape[0],) or not np.all(np.isfinite(out)):
+                raise ValueError(
+                    f"function must map X of shape {X.shape} to finite values of shape "
+                    f"({X.shape[0]},), got shape {out.shape}"
+                    + ("" if out.shape != (X.shape[0],) else " with NaN or inf")
+                )
+            return out
         if self.function == "linear":
             return X @ self.coef
         return self.signal * np.sin(np.pi * X[:, 0])
 
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Draw ``n`` rows: x from the feature distribution, y = f(x) + noise."""
+        n, rng = _check_positive_int("n", n), _check_rng(rng)
         X = _draw_features(self.features, n, self.n_features, rng)
         return X, self.f(X) + self.noise * rng.standard_normal(n)
 
     def test_set(self, n: int, rng: np.random.Generator) -> TestSet:
         """Draw ``n`` test points with f(x) and noise variance sigma^2."""
+        n, rng = _check_positive_int("n", n), _check_rng(rng)
         X = _draw_features(self.features, n, self.n_features, rng)
         return TestSet(X=X, mean=self.f(X), noise_var=np.full(n, self.noise**2))
 
@@ -196,11 +214,11 @@ class SyntheticClassification:
         self.n_classes = _check_positive_int("n_classes", n_classes)
         if self.n_classes < 2:
             raise ValueError(f"n_classes must be at least 2, got {n_classes!r}")
-        if function not in ("linear", "xor"):
-            raise ValueError(f"function must be 'linear' or 'xor', got {function!r}")
+        check_choice(function, "function", ("linear", "xor"))
         if function == "xor" and (self.n_classes != 2 or self.n_features < 2):
             raise ValueError("function='xor' needs n_classes=2 and n_features >= 2")
-        self.separation = float(separation)
+        self.separation = check_real(separation, "separation", low=0.0)
+        check_seed(seed, allow_generator=False)
         self.function = function
         W = np.random.default_rng(seed).standard_normal((self.n_classes, self.n_features))
         self.weights = W / np.linalg.norm(W, axis=1, keepdims=True)
@@ -223,11 +241,13 @@ class SyntheticClassification:
 
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Draw ``n`` rows: x ~ N(0, I), y ~ p(y | x)."""
+        n, rng = _check_positive_int("n", n), _check_rng(rng)
         X = rng.standard_normal((n, self.n_features))
         return X, self._labels(self.proba(X), rng)
 
     def test_set(self, n: int, rng: np.random.Generator) -> TestSet:
         """Draw ``n`` test points with their true class probabilities."""
+        n, rng = _check_positive_int("n", n), _check_rng(rng)
         X = rng.standard_normal((n, self.n_features))
         return TestSet(X=X, proba=self.proba(X))
 
@@ -270,20 +290,25 @@ class BootstrapGenerator:
         noise_var: float | None = None,
         seed: int = 0,
     ) -> None:
-        X = np.asarray(X, dtype=float)
-        y = np.asarray(y)
-        if X.ndim != 2 or y.ndim != 1 or X.shape[0] != y.shape[0]:
+        X = check_array(X, "X", ndim=2)
+        y = check_array(y, "y", ndim=1, dtype=None)
+        if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+            raise ValueError("y contains NaN or inf; it must be finite")
+        if X.shape[0] != y.shape[0]:
             raise ValueError(
                 f"X must be 2-D and y 1-D with as many rows, got X {X.shape} and y {y.shape}"
             )
-        if task not in ("regression", "classification"):
-            raise ValueError(f"task must be 'regression' or 'classification', got {task!r}")
-        if not 0.0 < test_fraction < 1.0:
-            raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
-        if noise_var is not None and (task != "regression" or noise_var < 0):
-            raise ValueError(
-                f"noise_var must be a non-negative float for regression, got {noise_var!r}"
-            )
+        if X.shape[0] < 2:
+            raise ValueError(f"X needs at least 2 rows (a pool and a test part), got {X.shape}")
+        check_choice(task, "task", ("regression", "classification"))
+        test_fraction = check_real(
+            test_fraction, "test_fraction", low=0.0, high=1.0, low_open=True, high_open=True
+        )
+        if noise_var is not None:
+            noise_var = check_real(noise_var, "noise_var", low=0.0)
+            if task != "regression":
+                raise ValueError(f"noise_var is for regression only, got task={task!r}")
+        check_seed(seed, allow_generator=False)
         self.task = task
         self.noise_var = noise_var
         if task == "classification":
@@ -294,17 +319,19 @@ class BootstrapGenerator:
             y = y.astype(float)
             self.n_classes = 0
         perm = np.random.default_rng(seed).permutation(len(y))
-        n_test = max(1, int(round(test_fraction * len(y))))
+        n_test = min(max(1, int(round(test_fraction * len(y)))), len(y) - 1)
         self._test_idx, self._pool_idx = perm[:n_test], perm[n_test:]
         self._X, self._y = X, y
 
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Draw ``n`` rows with replacement from the training pool."""
+        n, rng = _check_positive_int("n", n), _check_rng(rng)
         idx = self._pool_idx[rng.integers(0, len(self._pool_idx), size=n)]
         return self._X[idx], self._y[idx]
 
     def test_set(self, n: int, rng: np.random.Generator) -> TestSet:
         """The first ``n`` held-out rows with their observed labels (``rng`` unused)."""
+        n = _check_positive_int("n", n)
         if n > len(self._test_idx):
             raise ValueError(
                 f"n_test={n} exceeds the {len(self._test_idx)} held-out rows of the bootstrap "

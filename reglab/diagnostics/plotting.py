@@ -3,12 +3,21 @@
 Figures are built with the object-oriented API (``Figure`` directly, no ``pyplot``), so they
 need no GUI backend, never open a window and leave no global state behind; save them with
 ``fig.savefig(...)``.
+
+matplotlib is imported inside the functions, when a figure is drawn, so that
+``import reglab.diagnostics`` does not pay for it (about 0.4 s) nor need it installed.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
-from matplotlib.figure import Figure
+
+from reglab.diagnostics._validation import check_int, check_real, check_seed
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = [
     "plot_bias_variance",
@@ -21,9 +30,26 @@ __all__ = [
 ]
 
 
+def _figure(**kwargs: Any) -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(**kwargs)
+
+
+def _check_result(result: Any, name: str, cls_name: str) -> None:
+    import reglab.diagnostics as diag
+
+    cls = getattr(diag, cls_name)
+    if not isinstance(result, cls):
+        raise TypeError(
+            f"{name} must be a reglab.diagnostics.{cls_name}, got {type(result).__name__}"
+        )
+
+
 def plot_bias_variance(result) -> Figure:
     """Stacked per-test-point bias^2, variance and noise against the measured loss."""
-    fig = Figure(figsize=(7, 4), layout="constrained")
+    _check_result(result, "result", "BiasVarianceResult")
+    fig = _figure(figsize=(7, 4), layout="constrained")
     ax = fig.add_subplot()
     order = np.argsort(result.bias2_points + result.variance_points + result.noise_points)
     x = np.arange(result.n_test)
@@ -47,7 +73,8 @@ def plot_bias_variance(result) -> Figure:
 
 def plot_bias_variance_sweep(sweep) -> Figure:
     """The U-curve: bias^2, variance, noise and measured test loss along the parameter."""
-    fig = Figure(figsize=(6, 4), layout="constrained")
+    _check_result(sweep, "sweep", "BiasVarianceSweep")
+    fig = _figure(figsize=(6, 4), layout="constrained")
     ax = fig.add_subplot()
     x = np.asarray(sweep.values, dtype=float)
     ax.plot(x, sweep.bias2, "-o", ms=3, label="bias$^2$")
@@ -76,7 +103,7 @@ def reliability_diagram(probs, labels, *, n_bins: int = 15, strategy: str = "uni
     from reglab.diagnostics.calibration import calibration_bins, ece
 
     b = calibration_bins(probs, labels, n_bins=n_bins, strategy=strategy)
-    fig = Figure(figsize=(5, 6), layout="constrained")
+    fig = _figure(figsize=(5, 6), layout="constrained")
     ax, ax_count = fig.subplots(2, 1, height_ratios=[3, 1], sharex=True)
     centres = 0.5 * (b.edges[:-1] + b.edges[1:])
     widths = np.diff(b.edges)
@@ -120,7 +147,8 @@ def reliability_diagram(probs, labels, *, n_bins: int = 15, strategy: str = "uni
 
 def plot_double_descent(result) -> Figure:
     """Test risk against features (or samples), closed form, ridge and measured threshold."""
-    fig = Figure(figsize=(6, 4), layout="constrained")
+    _check_result(result, "result", "DoubleDescentResult")
+    fig = _figure(figsize=(6, 4), layout="constrained")
     ax = fig.add_subplot()
     x = result.values
     ax.errorbar(
@@ -148,8 +176,9 @@ def plot_double_descent(result) -> Figure:
 
 def plot_early_stopping(result) -> Figure:
     """Filter factors of GD and ridge per direction, and their risks along the steps."""
+    _check_result(result, "result", "EarlyStoppingRidge")
     has_curve = result.curve is not None
-    fig = Figure(figsize=(10 if has_curve else 5, 4), layout="constrained")
+    fig = _figure(figsize=(10 if has_curve else 5, 4), layout="constrained")
     axes = fig.subplots(1, 2 if has_curve else 1, squeeze=False)[0]
     s = result.singular_values
     axes[0].plot(s, result.gd_filter, "o", ms=3, label=f"GD, {result.steps} steps")
@@ -175,14 +204,15 @@ def plot_early_stopping(result) -> Figure:
 
 def plot_shrinkage(X, lams) -> Figure:
     """Ridge shrinkage factors per singular direction for several lam, and df(lam)."""
+    from reglab.diagnostics._validation import check_nonneg_grid
     from reglab.diagnostics.conditioning import (
         effective_dof,
         ridge_shrinkage_factors,
         singular_values,
     )
 
-    lams = np.atleast_1d(np.asarray(lams, dtype=float))
-    fig = Figure(figsize=(10, 4), layout="constrained")
+    lams = np.atleast_1d(check_nonneg_grid(lams, "lams"))
+    fig = _figure(figsize=(10, 4), layout="constrained")
     ax, ax_df = fig.subplots(1, 2)
     d = ridge_shrinkage_factors(X, lams)
     idx = np.arange(1, d.shape[1] + 1)
@@ -192,7 +222,7 @@ def plot_shrinkage(X, lams) -> Figure:
     ax.set_ylabel("s^2 / (s^2 + lam)")
     ax.legend(fontsize=8)
     s2 = singular_values(X) ** 2
-    pos = s2[s2 > 0]
+    pos = s2[s2 > 0]  # singular_values already zeroed those below the rank tolerance
     grid = np.geomspace(pos.min() * 1e-2, pos.max() * 1e2, 100)
     ax_df.plot(grid, effective_dof(X, grid))
     ax_df.set_xscale("log")
@@ -209,6 +239,9 @@ def plot_hessian_slice(
 
     from reglab.diagnostics.sharpness import _flat_loss, _hessian
 
+    radius = check_real(radius, "radius", low=0.0, low_open=True)
+    points = check_int(points, "points", low=2)
+    seed = check_seed(seed, allow_generator=False) or 0
     f, theta = _flat_loss(loss_fn, params)
     _, vecs = torch.linalg.eigh(_hessian(f, theta))
     top = vecs[:, -1]
@@ -216,7 +249,7 @@ def plot_hessian_slice(
     rand = torch.randn(theta.numel(), generator=gen, dtype=theta.dtype).to(theta.device)
     rand = rand / rand.norm()
     ts = np.linspace(-radius, radius, points)
-    fig = Figure(figsize=(5, 4), layout="constrained")
+    fig = _figure(figsize=(5, 4), layout="constrained")
     ax = fig.add_subplot()
     for name, d in (("top eigenvector", top), ("random direction", rand)):
         ax.plot(ts, [float(f(theta + t * d)) for t in ts], label=name)

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from reglab.diagnostics._validation import check_choice, check_int, check_real, check_seed
+
 __all__ = [
     "TraceEstimate",
     "epsilon_sharpness",
@@ -43,13 +45,34 @@ def model_loss(model, criterion, data):
     ``loss_fn(params) = criterion(functional_call(model, params, inputs), targets)`` with
     ``params`` a dict of detached copies of the trainable parameters (buffers are used as
     they are). The module itself is not modified.
+
+    A normalisation layer in training mode that tracks running statistics (BatchNorm,
+    InstanceNorm with ``track_running_stats=True``) would update its buffers on every call,
+    which torch's function transforms refuse half-way, after the buffers have changed; such
+    a model is refused up front with a clear error and left untouched: call ``model.eval()``
+    (the loss at the running statistics) first.
     """
     import torch
 
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not callable(criterion):
+        raise TypeError(f"criterion must be callable, got {type(criterion).__name__}")
     if not isinstance(data, tuple | list) or len(data) != 2:
         raise TypeError("data must be a pair (inputs, targets)")
+    from torch.nn.modules.batchnorm import _NormBase
+
+    updating = [
+        name
+        for name, m in model.named_modules()
+        if isinstance(m, _NormBase) and m.training and m.track_running_stats
+    ]
+    if updating:
+        raise ValueError(
+            f"model has normalisation layers in training mode that update running statistics "
+            f"({', '.join(updating[:3]) or type(model).__name__}); call model.eval() first "
+            "(model_loss must not modify the module)"
+        )
     inputs, targets = data
     params = {k: v.detach().clone() for k, v in model.named_parameters() if v.requires_grad}
     buffers = dict(model.named_buffers())
@@ -101,12 +124,16 @@ def _flat_loss(loss_fn, params):
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
     flat = _Flat(params)
+    if not bool(torch.isfinite(flat.theta).all()):
+        raise ValueError("params contains NaN or inf; curvature is undefined there")
     value = loss_fn(flat.unflatten(flat.theta))
     if not isinstance(value, torch.Tensor) or value.numel() != 1:
         shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
         raise ValueError(
             f"loss_fn must return a scalar tensor, got {shape}; reduce it (e.g. .mean())"
         )
+    if not bool(torch.isfinite(value).all()):
+        raise ValueError(f"loss_fn returned a non-finite loss ({float(value)}) at params")
 
     def f(theta):
         return loss_fn(flat.unflatten(theta)).reshape(())
@@ -170,8 +197,11 @@ def top_hessian_eigenvalue(
     """
     import torch
 
-    if method not in ("auto", "exact", "power", "lanczos"):
-        raise ValueError(f"method must be 'auto', 'exact', 'power' or 'lanczos', got {method!r}")
+    check_choice(method, "method", ("auto", "exact", "power", "lanczos"))
+    max_iter = check_int(max_iter, "max_iter", low=1)
+    tol = check_real(tol, "tol", low=0.0, low_open=True)
+    exact_max_params = check_int(exact_max_params, "exact_max_params", low=1)
+    seed = check_seed(seed, allow_generator=False) or 0
     f, theta = _flat_loss(loss_fn, params)
     n = theta.numel()
     if method == "auto":
@@ -215,7 +245,7 @@ def top_hessian_eigenvalue(
 
 
 @dataclass(frozen=True)
-class TraceEstimate:
+class TraceEstimate:  # three floats: the dataclass repr is already short
     """Hutchinson estimate of tr(H) with its Monte-Carlo standard error."""
 
     trace: float
@@ -231,8 +261,8 @@ def hessian_trace(loss_fn, params, *, samples: int = 100, seed: int = 0) -> Trac
     """
     import torch
 
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 2:
-        raise ValueError(f"samples must be an integer >= 2, got {samples!r}")
+    samples = check_int(samples, "samples", low=2)
+    seed = check_seed(seed, allow_generator=False) or 0
     f, theta = _flat_loss(loss_fn, params)
     hvp = _hvp(f, theta)
     gen = torch.Generator(device="cpu").manual_seed(seed)
@@ -266,11 +296,12 @@ def epsilon_sharpness(
     """
     import torch
 
-    if not np.isfinite(rho) or rho <= 0:
-        raise ValueError(f"rho must be a positive float, got {rho!r}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
-    step = rho / 2 if step_size is None else float(step_size)
+    rho = check_real(rho, "rho", low=0.0, low_open=True)
+    steps = check_int(steps, "steps", low=0)
+    seed = check_seed(seed, allow_generator=False) or 0
+    step = (
+        rho / 2 if step_size is None else check_real(step_size, "step_size", low=0, low_open=True)
+    )
     f, theta = _flat_loss(loss_fn, params)
     base = float(f(theta))
     grad = torch.func.grad(f)

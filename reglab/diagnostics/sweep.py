@@ -21,13 +21,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from reglab.diagnostics._validation import (
+    check_bool,
+    check_choice,
+    check_nonneg_grid,
+    check_X,
+    check_Xy,
+    rank_tolerance,
+    short_repr,
+)
 from reglab.diagnostics.bias_variance import BiasVarianceResult, _run
 from reglab.diagnostics.generators import Generator
 
 __all__ = ["BiasVarianceSweep", "bias_variance_sweep"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class BiasVarianceSweep:
     """Bias-variance results along one parameter.
 
@@ -42,6 +51,9 @@ class BiasVarianceSweep:
     param: str
     values: np.ndarray
     results: list
+
+    def __repr__(self) -> str:
+        return short_repr(self, ("param", "values", "results"))
 
     def _get(self, name: str) -> np.ndarray:
         return np.array([getattr(r, name) for r in self.results])
@@ -115,9 +127,13 @@ def bias_variance_sweep(
     """
     if not isinstance(param, str) or not param:
         raise ValueError(f"param must be a parameter name, got {param!r}")
+    if isinstance(values, str):
+        raise TypeError(f"values must be a sequence of parameter values, got {values!r}")
     values = np.asarray(values)
     if values.ndim != 1 or values.size == 0:
         raise ValueError(f"values must be a non-empty 1-D sequence, got shape {values.shape}")
+    if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
+        raise ValueError(f"values must be finite, got values={values!r}")
     results: list[BiasVarianceResult] = _run(
         make_estimator,
         generator,
@@ -174,12 +190,15 @@ def ridge_predictions(
         with s_i <= max(n, p) eps s_max are dropped, which gives the minimum-norm solution
         at alpha = 0. ``"auto"``: Gram when every alpha > 0, SVD otherwise.
     """
-    X, y, X_test = np.asarray(X, float), np.asarray(y, float), np.asarray(X_test, float)
-    alphas = np.asarray(alphas, dtype=float)
-    if np.any(alphas < 0) or not np.all(np.isfinite(alphas)):
-        raise ValueError(f"alphas must be finite and non-negative, got {alphas}")
-    if method not in ("auto", "gram", "svd"):
-        raise ValueError(f"method must be 'auto', 'gram' or 'svd', got {method!r}")
+    X, y = check_Xy(X, y)
+    X_test = check_X(X_test, "X_test")
+    if X_test.shape[1] != X.shape[1]:
+        raise ValueError(
+            f"X_test must have the {X.shape[1]} columns of X, got shape {X_test.shape}"
+        )
+    alphas = np.atleast_1d(check_nonneg_grid(alphas, "alphas"))
+    fit_intercept = check_bool(fit_intercept, "fit_intercept")
+    method = check_choice(method, "method", ("auto", "gram", "svd"))
     if method == "auto":
         method = "gram" if np.all(alphas > 0) else "svd"
     if method == "gram" and np.any(alphas <= 0):
@@ -200,7 +219,7 @@ def ridge_predictions(
         filt = 1.0 / (np.maximum(lam, 0.0)[:, None] + alphas[None, :])
         return (z @ (filt * proj[:, None])).T + y_mean
     U, s, Vt = np.linalg.svd(Xc, full_matrices=False)
-    keep = s > max(X.shape) * np.finfo(float).eps * (s[0] if s.size else 0.0)
+    keep = s > rank_tolerance(X.shape, s[0] if s.size else 0.0)
     U, s, Vt = U[:, keep], s[keep], Vt[keep]
     filt = s[:, None] / (s[:, None] ** 2 + alphas[None, :])  # (k, n_alphas)
     return ((Zc @ Vt.T) @ (filt * (U.T @ yc)[:, None])).T + y_mean

@@ -56,11 +56,11 @@ def test_shrinkage_factors_act_on_singular_directions(shape):
 
 
 def test_bad_input():
-    with pytest.raises(ValueError, match="lam must be a finite non-negative"):
+    with pytest.raises(ValueError, match="lam must be >= 0"):
         effective_dof(np.eye(3), -1.0)
-    with pytest.raises(ValueError, match="X must be a non-empty 2-D array"):
+    with pytest.raises(ValueError, match="X must be 2-D"):
         condition_number(np.ones(3))
-    with pytest.raises(ValueError, match="X must be finite"):
+    with pytest.raises(ValueError, match="X contains NaN"):
         effective_dof(np.array([[np.nan]]), 1.0)
 
 

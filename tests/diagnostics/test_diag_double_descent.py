@@ -17,7 +17,7 @@ def test_closed_form_values():
     assert min_norm_asymptotic_risk(2.0, signal=2.0, noise=1.5) == pytest.approx(2 + 2.25)
     assert min_norm_asymptotic_risk(1.0) == np.inf
     assert min_norm_asymptotic_risk(0.5, include_noise=True) == pytest.approx(2.0)
-    with pytest.raises(ValueError, match="gamma must be positive"):
+    with pytest.raises(ValueError, match="gamma must be > 0"):
         min_norm_asymptotic_risk(0.0)
 
 

@@ -111,7 +111,7 @@ def test_non_scalar_loss_is_an_error():
         hessian_trace(lambda w: w**2, torch.zeros(3))
     with pytest.raises(TypeError, match="params must be a tensor"):
         top_hessian_eigenvalue(lambda w: w.sum(), 3.0)
-    with pytest.raises(ValueError, match="rho must be a positive float"):
+    with pytest.raises(ValueError, match="rho must be finite and > 0"):
         epsilon_sharpness(lambda w: (w**2).sum(), torch.zeros(3), rho=0.0)
 
 
