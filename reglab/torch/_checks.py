@@ -1,20 +1,118 @@
-"""Argument checks shared by the torch regularizers.
+"""Argument checks shared by the torch regularizers: the package's one validation layer.
 
-Every public function validates its arguments here so that bad input gets the same kind of
-message everywhere: a ``ValueError``/``TypeError`` naming the argument and the value.
+Every public function and class of :mod:`reglab.torch` validates its arguments here so that
+bad input gets the same kind of message everywhere: a ``ValueError``/``TypeError`` naming the
+argument and the value. The rules:
+
+- booleans are ``bool`` (or NumPy's ``bool_``): a string such as ``"no"`` or an int is refused,
+  never read by its truthiness;
+- integers are ``int`` or NumPy integers, never ``bool`` or ``float``;
+- reals are finite unless stated, and probabilities lie in [0, 1] (NaN refused);
+- mappings keyed by names (masks, input shapes) may only name keys that exist;
+- integer class labels are checked against ``[0, num_classes)``: at once on the CPU, deferred
+  on CUDA (no step waits for the device), and under ``torch.compile`` as an asynchronous
+  assert traced into the graph (no graph break).
 """
 
 from __future__ import annotations
 
 import math
-from numbers import Real
+from collections.abc import Collection, Mapping
+from numbers import Integral, Real
 
+import numpy as np
 import torch
+
+
+def _compiling() -> bool:
+    """Whether torch.compile (dynamo) is tracing the caller."""
+    return torch.compiler.is_compiling()
+
+
+def check_bool(name: str, value: object) -> bool:
+    """Return ``value`` as a bool; refuse anything but ``bool``/``numpy.bool_``, naming
+    ``name`` (a string like ``"no"`` would otherwise switch an option on)."""
+    if type(value) is bool:  # fast path: runs per step for ``training``/``inplace``
+        return value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {value!r}")
+
+
+def check_int(name: str, value: object, *, minimum: int | None = None) -> int:
+    """Return ``value`` as an int (NumPy integers accepted, bools refused), >= ``minimum``."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    return value
+
+
+def check_real(
+    name: str,
+    value: object,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    finite: bool = True,
+) -> float:
+    """Return ``value`` as a float (finite unless ``finite=False``; never NaN) within
+    ``[low, high]``, or raise naming ``name``."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if math.isnan(value) or (finite and math.isinf(value)):
+        raise ValueError(f"{name} must be {'finite' if finite else 'a number'}, got {value!r}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(
+            f"{name} must be in [{'-inf' if low is None else low}, "
+            f"{'inf' if high is None else high}], got {value!r}"
+        )
+    return value
+
+
+def check_choice(name: str, value: object, choices: Collection[object]) -> object:
+    """Raise naming ``name`` unless ``value`` is one of ``choices`` (compared by type too:
+    ``True`` is not ``1``)."""
+    if not any(type(value) is type(c) and value == c for c in choices):
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
+    return value
+
+
+def check_keys(name: str, mapping: object, known: Collection[str], *, what: str) -> Mapping:
+    """Raise naming ``name`` unless ``mapping`` is a mapping whose keys are all in ``known``
+    (a mistyped key would otherwise be silently ignored)."""
+    if not isinstance(mapping, Mapping):
+        raise TypeError(f"{name} must be a mapping, got {type(mapping).__name__}")
+    unknown = [k for k in mapping if k not in known]
+    if unknown:
+        sample = sorted(known)[:8]
+        more = ", ..." if len(known) > 8 else ""
+        raise ValueError(
+            f"{name} names {unknown!r}, which are not {what} (known: "
+            f"{', '.join(map(repr, sample))}{more})"
+        )
+    return mapping
+
+
+def check_module(name: str, value: object) -> torch.nn.Module:
+    """Raise a ``TypeError`` naming ``name`` unless ``value`` is an ``nn.Module``."""
+    if not isinstance(value, torch.nn.Module):
+        raise TypeError(f"{name} must be an nn.Module, got {type(value).__name__}")
+    return value
+
+
+def check_float_dtype(name: str, value: object) -> torch.dtype:
+    """Raise naming ``name`` unless ``value`` is a floating-point ``torch.dtype``."""
+    if not isinstance(value, torch.dtype) or not value.is_floating_point:
+        raise TypeError(f"{name} must be a floating-point torch.dtype, got {value!r}")
+    return value
 
 
 def check_probability(name: str, value: object) -> float:
     """Return ``value`` as a float in [0, 1] or raise naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, Real):
+    if isinstance(value, bool | np.bool_) or not isinstance(value, Real):
         raise TypeError(f"{name} must be a real number in [0, 1], got {value!r}")
     value = float(value)
     if not 0.0 <= value <= 1.0:  # also rejects NaN
@@ -24,7 +122,7 @@ def check_probability(name: str, value: object) -> float:
 
 def check_nonnegative(name: str, value: object, *, strict: bool = False) -> float:
     """Return ``value`` as a finite float >= 0 (> 0 when ``strict``) or raise naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, Real):
+    if isinstance(value, bool | np.bool_) or not isinstance(value, Real):
         raise TypeError(f"{name} must be a real number, got {value!r}")
     value = float(value)
     bad = not math.isfinite(value) or value < 0.0 or (strict and value == 0.0)
@@ -35,12 +133,11 @@ def check_nonnegative(name: str, value: object, *, strict: bool = False) -> floa
 
 
 def check_positive_int(name: str, value: object, *, minimum: int = 1) -> int:
-    """Return ``value`` as an int >= ``minimum`` or raise naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
-    return value
+    """Return ``value`` as an int >= ``minimum`` or raise naming ``name`` (NumPy integers
+    accepted; bools and floats refused)."""
+    if type(value) is int and value >= minimum:  # fast path
+        return value
+    return check_int(name, value, minimum=minimum)
 
 
 def check_tensor(name: str, value: object) -> torch.Tensor:
@@ -58,12 +155,29 @@ def check_generator(generator: torch.Generator | None, device: torch.device) -> 
     """
     if generator is None:
         return
+    check_traceable_generator(generator)
     if not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator or None, got {generator!r}")
     if torch.device(generator.device).type != torch.device(device).type:
         raise ValueError(
             f"generator is on device {generator.device}, but the tensor is on {device}: "
             f"create it with torch.Generator(device={str(device)!r})"
+        )
+
+
+def check_traceable_generator(generator: object) -> None:
+    """Under ``torch.compile``, refuse a ``generator`` with a message naming it.
+
+    dynamo cannot put a ``torch.Generator`` into a graph (it would break the graph with
+    "Failed to convert args/kwargs to proxy"). Raising here makes ``fullgraph=True`` fail
+    with this message, and lets ``fullgraph=False`` fall back to eager for the call, where
+    the generator is honoured.
+    """
+    if generator is not None and _compiling():
+        raise ValueError(
+            "generator= cannot be traced by torch.compile (dynamo has no torch.Generator "
+            "support): under torch.compile pass generator=None and seed torch's default "
+            "generator (torch.manual_seed), or compile without fullgraph=True"
         )
 
 
@@ -107,18 +221,27 @@ def flush_label_checks(wait: bool = False) -> None:
 def check_labels(name: str, target: torch.Tensor, num_classes: int, *, ignore_index=None):
     """Check integer class labels lie in ``[0, num_classes)`` (``ignore_index`` allowed).
 
-    On the CPU the check is immediate. On a CUDA device the minimum and maximum are computed
-    there and copied back asynchronously: a bad label raises at a later call (or at
-    :func:`flush_label_checks`), so that no step waits for the GPU.
+    On the CPU the check is immediate (``ValueError``). On a CUDA device the minimum and
+    maximum are computed there and copied back asynchronously: a bad label raises at a later
+    call (or at :func:`flush_label_checks`), so that no step waits for the GPU. Under
+    ``torch.compile`` the check is ``torch._assert_async`` in the graph: no graph break, and a
+    bad label raises a ``RuntimeError`` with the same message (on CUDA, a device-side assert).
     """
     if target.dtype.is_floating_point or target.dtype.is_complex or target.dtype == torch.bool:
         raise TypeError(f"{name} must hold integer class labels, got dtype {target.dtype}")
-    if _PENDING:
-        flush_label_checks()
     if target.numel() == 0:
         return
-    message = f"{name} holds label {{}}, outside [0, {num_classes}) for num_classes={num_classes}"
     t = target if ignore_index is None else torch.where(target == ignore_index, 0, target)
+    if _compiling():
+        lo, hi = torch.aminmax(t)
+        torch._assert_async(
+            (lo >= 0) & (hi < num_classes),
+            f"{name} holds a label outside [0, {num_classes}) for num_classes={num_classes}",
+        )
+        return
+    if _PENDING:
+        flush_label_checks()
+    message = f"{name} holds label {{}}, outside [0, {num_classes}) for num_classes={num_classes}"
     lo, hi = torch.aminmax(t)
     if target.device.type != "cuda":
         _raise_if_bad(int(lo), int(hi), num_classes, message)

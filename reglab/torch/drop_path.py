@@ -11,9 +11,17 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from reglab.torch._checks import check_generator, check_probability, check_tensor
+from reglab.torch._checks import (
+    _compiling,
+    check_bool,
+    check_generator,
+    check_positive_int,
+    check_probability,
+    check_tensor,
+    check_traceable_generator,
+)
 from reglab.torch._transfer import to_device_async
-from reglab.torch.dropout import _apply, _divisor, _p
+from reglab.torch.dropout import _all_dropped, _apply, _divisor, _generator_arg, _p
 
 __all__ = ["DropPath", "drop_path", "drop_path_rates"]
 
@@ -58,7 +66,10 @@ def drop_path(
     scale_by_keep : bool
         Scale kept samples by ``1/(1 - p)``.
     generator : torch.Generator, optional
-        A CPU generator, or one on ``x``'s device (see above).
+        A CPU generator, or one on ``x``'s device (see above). Under ``torch.compile`` pass
+        None (a generator cannot be traced; it is refused with a clear error) and the draws
+        come from the default generator of ``x``'s device, selected by a broadcast mask
+        instead of the eager path's row indices (no graph break).
 
     Returns
     -------
@@ -69,15 +80,24 @@ def drop_path(
     if not isinstance(x, torch.Tensor):
         check_tensor("x", x)
     p = _p(p)
+    if type(training) is not bool or type(scale_by_keep) is not bool:
+        check_bool("training", training)
+        check_bool("scale_by_keep", scale_by_keep)
+    if residual is not None and not isinstance(residual, torch.Tensor):
+        check_tensor("residual", residual)
     if not training or p == 0.0:
         return x if residual is None else residual + x
     if x.ndim < 1:
         raise ValueError("x must have a batch dimension, got a 0-d tensor")
     if p == 1.0 and residual is None:
-        return torch.zeros_like(x)
+        return _all_dropped(x)
     keep = 1.0 - p
     shape = [x.shape[0]] + [1] * (x.ndim - 1)  # one draw per sample
     fused = residual is not None and residual.shape == x.shape
+    if _compiling():
+        check_traceable_generator(generator)
+        out = _drop_path_traced(x, keep, shape, residual if fused else None, scale_by_keep)
+        return out if residual is None or fused else residual + out
     if fused and p == 1.0:  # every row is the residual's; no 0 * inf from the branch
         every = torch.arange(x.shape[0], device=x.device)
         return _KeepRows.apply(residual, x, keep, scale_by_keep, every)
@@ -89,6 +109,27 @@ def drop_path(
         out = _apply(x, _divisor(x, shape, keep, generator, scale_by_keep), False)
     # a residual that only broadcasts against x: no fused kernel, the plain sum
     return out if residual is None or fused else residual + out
+
+
+def _drop_path_traced(x, keep, shape, residual, scale_by_keep):
+    """DropPath without data-dependent shapes, for ``torch.compile``.
+
+    The eager fast path gathers the dropped rows' indices (``nonzero``: an output whose size
+    depends on the draws, which breaks the graph). Here the per-sample keep mask is a
+    broadcast select over the activations, which the compiler fuses into the surrounding
+    kernel. The draws are the eager path's: ``B`` float32 Bernoulli draws from the default
+    generator of ``x``'s device (on the CPU the same numbers, so compiled equals eager for
+    the same ``torch.manual_seed``); the values are the eager ones too: kept rows
+    ``x / keep`` (fused: ``residual + x * (1 / keep)``, torch's ``add(alpha=...)``), dropped
+    rows exactly 0 (fused: the residual), never ``0 * inf``.
+    """
+    kept = torch.empty(shape, dtype=torch.float32, device=x.device).bernoulli_(keep) != 0
+    if residual is None:
+        scaled = x.div(keep) if scale_by_keep else x
+        return torch.where(kept, scaled, 0)
+    alpha = 1.0 / keep if scale_by_keep and keep > 0 else 1.0
+    summed = torch.add(residual, x, alpha=alpha)
+    return torch.where(kept, summed, residual.to(summed.dtype))
 
 
 def _draws_on_host(x: torch.Tensor, generator: torch.Generator | None) -> bool:
@@ -218,8 +259,7 @@ def drop_path_rates(depth: int, max_rate: float, *, schedule: str = "linspace") 
     ``rate_l = max_rate * l / depth`` for ``l = 1..depth`` (the input, block 0, is not part
     of the list), so the first block already has ``max_rate / depth``.
     """
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
-        raise ValueError(f"depth must be an int >= 1, got {depth!r}")
+    depth = check_positive_int("depth", depth)
     max_rate = check_probability("max_rate", max_rate)
     if schedule == "linspace":
         if depth == 1:
@@ -242,8 +282,8 @@ class DropPath(nn.Module):
     ) -> None:
         super().__init__()
         self.p = check_probability("p", p)
-        self.scale_by_keep = scale_by_keep
-        self.generator = generator
+        self.scale_by_keep = check_bool("scale_by_keep", scale_by_keep)
+        self.generator = _generator_arg(generator)
 
     def forward(self, x: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
         """``drop_path(x)``, or ``residual + drop_path(x)`` fused when ``residual`` is given."""

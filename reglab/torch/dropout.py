@@ -15,7 +15,13 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from reglab.torch._checks import check_generator, check_probability, check_tensor
+from reglab.torch._checks import (
+    check_bool,
+    check_generator,
+    check_module,
+    check_probability,
+    check_tensor,
+)
 
 __all__ = [
     "ChannelDropout",
@@ -33,6 +39,26 @@ def _p(p: object) -> float:
     if type(p) is float and 0.0 <= p <= 1.0:
         return p
     return check_probability("p", p)
+
+
+def _generator_arg(generator: object) -> torch.Generator | None:
+    """Check a module's ``generator`` argument at construction (device checked per call)."""
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {generator!r}")
+    return generator
+
+
+def _all_dropped(x: torch.Tensor) -> torch.Tensor:
+    """Zeros shaped like ``x`` that stay in the graph: ``dy/dx = 0``.
+
+    ``torch.zeros_like(x)`` would cut the result off from ``x`` (``backward()`` fails when it
+    is the only path, gradients become None instead of 0); torch's ``F.dropout(x, 1.0)``
+    computes ``x * 0`` (zero gradient, but NaN where ``x`` is infinite). A select keeps both:
+    exact zeros and a zero gradient.
+    """
+    if not x.requires_grad:
+        return torch.zeros_like(x)
+    return torch.where(torch.zeros((), dtype=torch.bool, device=x.device), x, 0)
 
 
 def _divisor(
@@ -101,13 +127,16 @@ def dropout(
     x : Tensor
         Input of any shape, dtype, device and memory format (all preserved).
     p : float
-        Drop probability in [0, 1]. ``p = 1`` returns zeros (no ``0/0``).
+        Drop probability in [0, 1]. ``p = 1`` returns zeros (no ``0/0``, no ``0 * inf``) that
+        stay in the autograd graph with a zero gradient, as torch's ``F.dropout(x, 1.0)``.
     training : bool
         When False the input object itself is returned.
     inplace : bool
         Write the result into ``x``.
     generator : torch.Generator, optional
-        Source of randomness; must live on ``x``'s device. On CUDA (not ``inplace``, not
+        Source of randomness; must live on ``x``'s device. Not traceable by
+        ``torch.compile`` (refused there with a clear error: seed torch's default generator
+        instead). On CUDA (not ``inplace``, not
         during graph capture) torch's own fused dropout kernel is used, drawing from
         ``generator`` or, when None, the device's default generator; elsewhere a 1-byte
         mask is drawn, multiplied and divided (on an H200 ViT-S step with dropout in every
@@ -126,10 +155,13 @@ def dropout(
     if not isinstance(x, torch.Tensor):
         check_tensor("x", x)
     p = _p(p)
+    if type(training) is not bool or type(inplace) is not bool:
+        check_bool("training", training)
+        check_bool("inplace", inplace)
     if not training or p == 0.0:
         return x
     if p == 1.0:
-        return x.zero_() if inplace else torch.zeros_like(x)
+        return x.zero_() if inplace else _all_dropped(x)
     keep = 1.0 - p
     if generator is not None:
         check_generator(generator, x.device)
@@ -170,12 +202,20 @@ def _native_dropout_with(generator: torch.Generator, x: torch.Tensor, p: float) 
     return out
 
 
-def _layout_mask_shape(x: torch.Tensor, layout: str) -> list[int]:
-    if not isinstance(layout, str) or "C" not in layout or len(set(layout)) != len(layout):
+def _check_layout(layout: object) -> str:
+    if not isinstance(layout, str):
+        raise TypeError(f"layout must be a string such as 'NCHW', got {layout!r}")
+    ok = layout.isalpha() and "C" in layout and len(set(layout)) == len(layout)
+    if not ok or layout.count("N") > 1 or ("N" in layout and layout[0] != "N"):
         raise ValueError(
-            f"layout must be a string of distinct axis letters containing 'C' "
-            f"(e.g. 'NCHW', 'NLC', 'CHW'), got {layout!r}"
+            f"layout must be a string of distinct axis letters containing 'C', with 'N' (if "
+            f"any) first (e.g. 'NCHW', 'NLC', 'CHW'), got {layout!r}"
         )
+    return layout
+
+
+def _layout_mask_shape(x: torch.Tensor, layout: str) -> list[int]:
+    _check_layout(layout)
     if len(layout) != x.ndim:
         raise ValueError(
             f"layout {layout!r} describes {len(layout)} dimensions but the input has "
@@ -219,11 +259,13 @@ def channel_dropout(
     """
     check_tensor("x", x)
     p = check_probability("p", p)
+    check_bool("training", training)
+    check_bool("inplace", inplace)
     shape = _layout_mask_shape(x, layout)
     if not training or p == 0.0:
         return x
     if p == 1.0:
-        return x.zero_() if inplace else torch.zeros_like(x)
+        return x.zero_() if inplace else _all_dropped(x)
     keep = 1.0 - p
     return _apply(x, _divisor(x, shape, keep, generator), inplace)
 
@@ -256,14 +298,14 @@ def locked_dropout(
     """
     check_tensor("x", x)
     p = check_probability("p", p)
-    if not isinstance(batch_first, bool):
-        raise TypeError(f"batch_first must be True or False, got {batch_first!r}")
+    check_bool("batch_first", batch_first)
+    check_bool("training", training)
     if x.ndim < 2:
         raise ValueError(f"x must have a time and a batch dimension, got shape {tuple(x.shape)}")
     if not training or p == 0.0:
         return x
     if p == 1.0:
-        return torch.zeros_like(x)
+        return _all_dropped(x)
     shape = list(x.shape)
     shape[1 if batch_first else 0] = 1  # the time axis
     keep = 1.0 - p
@@ -282,8 +324,8 @@ class Dropout(nn.Module):
     ) -> None:
         super().__init__()
         self.p = check_probability("p", p)
-        self.inplace = inplace
-        self.generator = generator
+        self.inplace = check_bool("inplace", inplace)
+        self.generator = _generator_arg(generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return dropout(x, self.p, self.training, inplace=self.inplace, generator=self.generator)
@@ -305,11 +347,9 @@ class ChannelDropout(nn.Module):
     ) -> None:
         super().__init__()
         self.p = check_probability("p", p)
-        if not isinstance(layout, str) or "C" not in layout:
-            raise ValueError(f"layout must be a string containing 'C', got {layout!r}")
-        self.layout = layout
-        self.inplace = inplace
-        self.generator = generator
+        self.layout = _check_layout(layout)
+        self.inplace = check_bool("inplace", inplace)
+        self.generator = _generator_arg(generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return channel_dropout(
@@ -333,10 +373,8 @@ class LockedDropout(nn.Module):
     ) -> None:
         super().__init__()
         self.p = check_probability("p", p)
-        if not isinstance(batch_first, bool):
-            raise TypeError(f"batch_first must be True or False, got {batch_first!r}")
-        self.batch_first = batch_first
-        self.generator = generator
+        self.batch_first = check_bool("batch_first", batch_first)
+        self.generator = _generator_arg(generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return locked_dropout(
@@ -376,13 +414,13 @@ class DropConnect(nn.Module):
         generator: torch.Generator | None = None,
     ):
         super().__init__()
-        self.generator = generator
-        if not isinstance(module, nn.Module):
-            raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
-        self.module = module
+        self.generator = _generator_arg(generator)
+        self.module = check_module("module", module)
         self.p = check_probability("p", p)
         own = dict(module.named_parameters())
         names = (names,) if isinstance(names, str) else tuple(names)
+        if not all(isinstance(n, str) for n in names):
+            raise TypeError(f"names must be parameter names (strings), got {names!r}")
         missing = [n for n in names if n not in own]
         if missing or not names:
             raise ValueError(f"names {missing or names!r} not among the parameters {list(own)}")

@@ -13,7 +13,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from reglab.torch._checks import check_labels, check_probability, check_tensor
+from reglab.torch._checks import (
+    _compiling,
+    check_choice,
+    check_float_dtype,
+    check_int,
+    check_labels,
+    check_positive_int,
+    check_probability,
+    check_tensor,
+)
 
 __all__ = [
     "LabelSmoothingCrossEntropy",
@@ -40,11 +49,33 @@ def smooth_one_hot(
     eps / K`` on every class, the true class gets ``1 - eps + eps/K``.
     ``convention='off_class'``: the true class gets ``1 - eps`` and each of the ``K - 1``
     others ``eps / (K - 1)`` (pytorch#148884). Rows sum to 1 in both.
-    Labels are not range-checked here (callers do).
+
+    Parameters
+    ----------
+    target : Tensor
+        Integer class labels of any shape; the class axis is appended last (as
+        ``F.one_hot``). Float or bool labels are refused (a float label would match no class
+        and give an all-zero row); labels outside ``[0, num_classes)`` raise a ``ValueError``
+        (checked as in :func:`label_smoothing_cross_entropy`).
+    num_classes : int
+        ``K >= 1``.
+    eps : float
+        Smoothing in [0, 1].
+    convention : {'uniform', 'off_class'}
+    dtype : torch.dtype
+        A floating-point dtype (an integer dtype would round ``1 - eps + eps/K`` to 0).
     """
+    check_tensor("target", target)
+    num_classes = check_positive_int("num_classes", num_classes)
     eps = check_probability("eps", eps)
-    if convention not in _CONVENTIONS:
-        raise ValueError(f"convention must be one of {_CONVENTIONS}, got {convention!r}")
+    check_choice("convention", convention, _CONVENTIONS)
+    check_float_dtype("dtype", dtype)
+    check_labels("target", target, num_classes)
+    return _smooth_one_hot(target, num_classes, eps, convention, dtype)
+
+
+def _smooth_one_hot(target, num_classes, eps, convention, dtype):
+    """:func:`smooth_one_hot` on checked arguments (labels already in range)."""
     if convention == "uniform":
         off, on = eps / num_classes, 1.0 - eps + eps / num_classes
     else:
@@ -66,6 +97,30 @@ def _reduce(loss: torch.Tensor, weight: torch.Tensor, reduction: str) -> torch.T
         return loss.sum()
     # Weighted mean; an all-ignored batch gives 0 (with a graph), not torch's 0/0 = NaN.
     return loss.sum() / weight.sum().clamp_min(torch.finfo(loss.dtype).tiny)
+
+
+def _check_class_weight(weight: object, num_classes: int | None) -> torch.Tensor:
+    """Class weights: a float ``(K,)`` tensor of finite values >= 0 (torch's own
+    ``cross_entropy`` takes negative weights and returns a negative or infinite loss).
+
+    The values are read on the CPU; on CUDA they are asserted asynchronously (no wait for
+    the device), and under ``torch.compile`` the assert is traced into the graph.
+    """
+    check_tensor("weight", weight)
+    if not weight.is_floating_point():
+        raise TypeError(f"weight must be a floating-point tensor, got dtype {weight.dtype}")
+    if weight.ndim != 1 or (num_classes is not None and weight.shape[0] != num_classes):
+        k = "K" if num_classes is None else num_classes
+        raise ValueError(f"weight must have shape ({k},), got {tuple(weight.shape)}")
+    if weight.numel() == 0:
+        return weight
+    ok = (weight >= 0).all() & torch.isfinite(weight).all()
+    message = "weight must hold finite class weights >= 0"
+    if _compiling() or weight.device.type == "cuda":
+        torch._assert_async(ok, message)
+    elif not bool(ok):
+        raise ValueError(f"{message}, got {weight.tolist()!r}")
+    return weight
 
 
 def label_smoothing_cross_entropy(
@@ -116,11 +171,12 @@ def label_smoothing_cross_entropy(
             "smoothing it again would double-count; pass integer labels, or use "
             "soft_target_cross_entropy for soft targets"
         )
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    check_choice("reduction", reduction, _REDUCTIONS)
     eps = check_probability("eps", eps)
-    if convention not in _CONVENTIONS:
-        raise ValueError(f"convention must be one of {_CONVENTIONS}, got {convention!r}")
+    check_choice("convention", convention, _CONVENTIONS)
+    ignore_index = check_int("ignore_index", ignore_index)
+    if not logits.is_floating_point():
+        raise TypeError(f"logits must be a floating-point tensor, got dtype {logits.dtype}")
     if logits.ndim < 2:
         raise ValueError(f"logits must be (N, K, ...), got shape {tuple(logits.shape)}")
     if target.shape != logits.shape[:1] + logits.shape[2:]:
@@ -131,9 +187,7 @@ def label_smoothing_cross_entropy(
     num_classes = logits.shape[1]
     check_labels("target", target, num_classes, ignore_index=ignore_index)
     if weight is not None:
-        check_tensor("weight", weight)
-        if weight.shape != (num_classes,):
-            raise ValueError(f"weight must have shape ({num_classes},), got {tuple(weight.shape)}")
+        _check_class_weight(weight, num_classes)
     if weight is None and convention == "uniform" and reduction != "mean":
         # torch's fused kernel computes exactly this case (and costs less CPU time per call)
         return F.cross_entropy(
@@ -149,7 +203,7 @@ def label_smoothing_cross_entropy(
     log_p = F.log_softmax(logits, dim=1).movedim(1, -1)  # (N, ..., K)
     keep = target != ignore_index
     safe = torch.where(keep, target, 0).clamp_(0, num_classes - 1)
-    q = smooth_one_hot(safe, num_classes, eps, convention=convention, dtype=log_p.dtype)
+    q = _smooth_one_hot(safe, num_classes, eps, convention, log_p.dtype)
     loss = -(q * log_p).sum(-1)
     w = keep.to(loss.dtype)
     if weight is not None:
@@ -167,13 +221,19 @@ def soft_target_cross_entropy(
     Use it with the soft targets of :class:`reglab.torch.MixUpCutMix` (already smoothed if
     the mixer was asked to). There is deliberately no smoothing parameter.
 
+    The class axis is torch's: axis 1 of ``(N, K)`` and ``(N, K, d1, ...)`` inputs, axis 0
+    of an unbatched ``(K,)`` input, so the value equals ``F.cross_entropy(logits, target)``
+    with probability targets for every shape torch accepts; ``'mean'`` averages over the
+    ``N * d1 * ...`` positions, as torch does.
+
     Parameters
     ----------
     logits : Tensor
-        ``(N, K)`` scores.
+        ``(N, K)``, ``(N, K, d1, ...)`` or ``(K,)`` scores.
     target : Tensor
-        ``(N, K)`` float probabilities (rows summing to 1).
+        Float probabilities of the same shape (summing to 1 over the class axis).
     reduction : {'mean', 'sum', 'none'}
+        ``'none'`` returns the loss per position, shape ``(N, d1, ...)`` (``()`` unbatched).
     """
     check_tensor("logits", logits)
     check_tensor("target", target)
@@ -182,14 +242,18 @@ def soft_target_cross_entropy(
             f"target must be a float (N, K) distribution, got dtype {target.dtype}; for "
             "integer labels use label_smoothing_cross_entropy"
         )
+    if not logits.is_floating_point():
+        raise TypeError(f"logits must be a floating-point tensor, got dtype {logits.dtype}")
+    if logits.ndim < 1:
+        raise ValueError("logits must be (K,), (N, K) or (N, K, d1, ...), got a 0-d tensor")
     if target.shape != logits.shape:
         raise ValueError(
             f"target shape {tuple(target.shape)} does not match logits shape {tuple(logits.shape)}"
         )
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-    log_p = F.log_softmax(logits, dim=-1)
-    loss = -(target.to(log_p.dtype) * log_p).sum(-1)
+    check_choice("reduction", reduction, _REDUCTIONS)
+    dim = 0 if logits.ndim == 1 else 1  # torch's class axis
+    log_p = F.log_softmax(logits, dim=dim)
+    loss = -(target.to(log_p.dtype) * log_p).sum(dim)
     if reduction == "none":
         return loss
     return loss.sum() if reduction == "sum" else loss.mean()
@@ -209,13 +273,11 @@ class LabelSmoothingCrossEntropy(nn.Module):
     ) -> None:
         super().__init__()
         self.eps = check_probability("eps", eps)
-        if convention not in _CONVENTIONS:
-            raise ValueError(f"convention must be one of {_CONVENTIONS}, got {convention!r}")
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-        self.convention = convention
-        self.ignore_index = ignore_index
-        self.reduction = reduction
+        self.convention = check_choice("convention", convention, _CONVENTIONS)
+        self.reduction = check_choice("reduction", reduction, _REDUCTIONS)
+        self.ignore_index = check_int("ignore_index", ignore_index)
+        if weight is not None:
+            _check_class_weight(weight, None)
         self.register_buffer("weight", weight)
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

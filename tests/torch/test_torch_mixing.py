@@ -105,7 +105,10 @@ def test_box_sides_not_shortened_when_odd():
     lam = np.array([1 - (7 / 31) ** 2, 1 - (9 / 31) ** 2])
     rng = np.random.default_rng(0)
     for _ in range(20):
-        y1, y2, x1, x2, frac = _boxes(lam, rng.random(2), rng.random(2), 31, 31)
+        y1, y2, x1, x2, frac = (
+            t.numpy()
+            for t in _boxes(*map(torch.from_numpy, (lam, rng.random(2), rng.random(2))), 31, 31)
+        )
         inside = (y1 > 0) & (y2 < 31) & (x1 > 0) & (x2 < 31)
         assert ((y2 - y1)[inside] == np.array([7, 9])[inside]).all()
         assert ((x2 - x1)[inside] == np.array([7, 9])[inside]).all()
