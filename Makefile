@@ -7,14 +7,14 @@ STORE ?= lab-results/reglab.sqlite
 REPORT ?= report
 JOBS ?= 2
 
-.PHONY: lab test venv system-deps lint bench bench-linear bench-torch bench-diagnostics clean
+.PHONY: lab test docs venv system-deps lint bench bench-linear bench-torch bench-diagnostics clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	# the local CPU wheel; a bare `torch` would download a multi-GB CUDA build
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[torch,dask,report,dev]'
+	$(BIN)/python -m pip install -q -e '.[torch,dask,report,dev,docs]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -32,9 +32,18 @@ lint: venv
 	$(BIN)/ruff format --check reglab tests benchmarks examples
 	$(BIN)/mypy
 
+# The documentation site: warnings are errors, the gallery is executed, and every internal
+# link of the built HTML is checked offline.
+DOCS_OUT ?= docs/_build/html
+docs: venv
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+		$(BIN)/sphinx-build -W --keep-going -n -q -b html docs $(DOCS_OUT)
+	$(BIN)/python docs/check_links.py $(DOCS_OUT)
+	@echo "docs: $(DOCS_OUT)/index.html"
+
 # one BLAS/OpenMP thread per test worker: two workers already fill the two cores, and
 # oversubscribed OpenBLAS makes small linear algebra 10-25x slower on a loaded machine
-test: venv system-deps lint
+test: venv system-deps lint docs
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 		$(BIN)/python -m pytest -n 2 --durations=20
 
@@ -59,4 +68,4 @@ bench-diagnostics: $(BENCH)/.installed
 bench: bench-linear bench-torch bench-diagnostics
 
 clean:
-	rm -rf $(VENV) $(REPORT) lab-results .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) $(REPORT) lab-results .pytest_cache .ruff_cache .mypy_cache docs/_build docs/api docs/_generated docs/auto_examples

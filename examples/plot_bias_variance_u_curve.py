@@ -1,4 +1,6 @@
-"""The bias-variance U-curve, measured rather than drawn.
+"""
+The bias-variance U-curve, measured rather than drawn
+=====================================================
 
 One idea: the expected test error of a learning algorithm splits exactly into
 ``bias^2 + variance + noise``. Regularisation trades one term for another: a stronger

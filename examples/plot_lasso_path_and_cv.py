@@ -1,4 +1,6 @@
-"""Lasso path with certified duality gaps, and alpha chosen by cross-validation.
+"""
+Lasso path with certified duality gaps, and alpha chosen by cross-validation
+============================================================================
 
 One idea: the lasso is not one model but a *path* of models indexed by ``alpha``, and
 reglab hands every point of that path back together with a proof of how close it is to the

@@ -1,4 +1,6 @@
-"""Monte-Carlo dropout: keep dropout on at test time and read the spread as uncertainty.
+"""
+Monte-Carlo dropout: keep dropout on at test time and read the spread as uncertainty
+====================================================================================
 
 One idea: a network trained with dropout is an ensemble of thinned sub-networks that share
 weights. Evaluating it with dropout *switched on* ``T`` times draws ``T`` members of that

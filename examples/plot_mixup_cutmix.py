@@ -1,4 +1,6 @@
-"""MixUp and CutMix: train on blends of two examples with labels blended in proportion.
+"""
+MixUp and CutMix: train on blends of two examples with labels blended in proportion
+===================================================================================
 
 One idea: instead of showing the network image ``x_i`` with label ``y_i``, show it a
 combination of two images and ask for the *same* combination of their labels. MixUp

@@ -1,4 +1,6 @@
-"""Ridge shrinks each principal direction by its own factor.
+"""
+Ridge shrinks each principal direction by its own factor
+========================================================
 
 One idea: write ``X = U diag(s) V^T``. The ridge fit ``X (X^T X + lam I)^{-1} X^T y`` equals
 ``sum_i u_i * s_i^2 / (s_i^2 + lam) * (u_i^T y)``: ordinary least squares along each

@@ -8,6 +8,6 @@ scikit-learn user never pays for torch.
 from reglab.stopping import EarlyStopping
 from reglab.taxonomy import Kind, catalog
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["EarlyStopping", "Kind", "catalog", "__version__"]

@@ -1,0 +1,155 @@
+"""Pages generated from the package at build time: the API reference and the lab's claims.
+
+Generating them from ``__all__`` and the claim registry keeps the site complete: a public
+name or a claim that is added to the code appears on the site with no edit to the docs, and
+one that is removed cannot leave a dead page behind.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import shutil
+from pathlib import Path
+
+from reglab.taxonomy import Kind
+
+#: The public modules and the sentence that introduces each on its API page.
+API_MODULES = {
+    "reglab": "The NumPy-side top level: the kinds of regularization and early stopping.",
+    "reglab.linear": "Penalised linear models, paths and cross-validation, certified by "
+    "duality gaps.",
+    "reglab.torch": "The deep-learning regularizers as torch functions and modules.",
+    "reglab.diagnostics": "Measurements: bias-variance, calibration, sharpness, "
+    "conditioning, double descent.",
+    "reglab.augment": "Data augmentation for images (kornia), text and audio.",
+    "reglab.lab": "The lab's Python API: claims, the runner and the results store.",
+}
+
+
+def public_names(module_name: str) -> list[str]:
+    """The public names of a module (its ``__all__``), submodules excluded."""
+    module = importlib.import_module(module_name)
+    names = []
+    for name in module.__all__:
+        if name.startswith("__"):
+            continue
+        obj = getattr(module, name)
+        if inspect.ismodule(obj):
+            continue
+        names.append(name)
+    return sorted(set(names), key=str.lower)
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    # rewriting an unchanged file would make Sphinx rebuild every page that includes it
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+
+
+def write_api_pages(folder: Path) -> None:
+    """One page per public module, an autosummary table of every name in its ``__all__``."""
+    generated = folder / "generated"
+    if generated.exists():
+        shutil.rmtree(generated)
+    folder.mkdir(exist_ok=True)
+    index = [
+        ".. _api:",
+        "",
+        "API reference",
+        "=============",
+        "",
+        "Every public name of reglab, module by module (each module's ``__all__``).",
+        "",
+        ".. toctree::",
+        "   :maxdepth: 1",
+        "",
+    ]
+    for module_name, blurb in API_MODULES.items():
+        index.append(f"   {module_name}")
+        lines = [
+            module_name,
+            "=" * len(module_name),
+            "",
+            f".. automodule:: {module_name}",
+            "   :no-members:",
+            "",
+            f".. currentmodule:: {module_name}",
+            "",
+            blurb,
+            "",
+            ".. autosummary::",
+            "   :toctree: generated",
+            "   :nosignatures:",
+            "",
+        ]
+        lines += [f"   {name}" for name in public_names(module_name)]
+        _write_if_changed(folder / f"{module_name}.rst", "\n".join(lines) + "\n")
+    _write_if_changed(folder / "index.rst", "\n".join(index) + "\n")
+
+
+def _claim_block(claim) -> list[str]:
+    title = f"``{claim.id}``"
+    lines = [f".. _claim-{claim.id}:", "", title, "^" * len(title), ""]
+    lines += [f"*{claim.statement.strip()}*", ""]
+    lines += [f"Deep dive section: {claim.section or 'n/a'}.", ""]
+    kind = getattr(claim, "result_kind", None)
+    if kind:
+        lines += [f"Result kind: **{kind}**.", ""]
+    protocol = getattr(claim, "protocol", None)
+    if protocol is not None:
+        lines += [
+            f"Protocol {protocol.id()}: primary metric ``{protocol.metric}``; effect: "
+            f"{protocol.effect}; smallest effect of interest {protocol.smallest_effect:g} "
+            f"({protocol.direction}); analysis: {protocol.analysis}; {protocol.seeds} seeds.",
+            "",
+        ]
+    lines += [f"Run it: ``reglab run {claim.id}``; read it: ``reglab show {claim.id}``.", ""]
+    return lines
+
+
+def write_claim_pages(folder: Path) -> None:
+    """``claims_<kind>.rst``: the registered claims of each kind, each with a label
+    ``claim-<id>`` (included once, by the lab page); ``links_<kind>.rst``: a list of links
+    to them (included by the guide pages)."""
+    from reglab.lab import registry
+
+    folder.mkdir(exist_ok=True)
+    claims = registry()
+    for kind in Kind:
+        of_kind = [c for c in claims.values() if c.kind == kind]
+        lines: list[str] = []
+        if not of_kind:
+            lines = ["No claim of this kind yet.", ""]
+        for claim in of_kind:
+            lines += _claim_block(claim)
+        _write_if_changed(folder / f"claims_{kind.value}.rst", "\n".join(lines) + "\n")
+        links = [f"- :ref:`claim-{c.id}`: {_first_sentence(c.statement)}" for c in of_kind]
+        links = links or ["No claim of this kind yet."]
+        links.append("")
+        links.append("Every claim with its protocol: :doc:`/lab`.")
+        _write_if_changed(folder / f"links_{kind.value}.rst", "\n".join(links) + "\n")
+
+
+def _first_sentence(text: str) -> str:
+    text = " ".join(text.split())
+    end = text.find(". ")
+    return text if end < 0 else text[: end + 1]
+
+
+def saved_figure_scraper(block, block_vars, gallery_conf):
+    """sphinx-gallery image scraper for figures that an example *saves* to
+    ``$REGLAB_EXAMPLES_OUT`` (the examples close their figures after saving them)."""
+    import os
+
+    from sphinx_gallery.scrapers import figure_rst
+
+    folder = Path(os.environ["REGLAB_EXAMPLES_OUT"])
+    seen = gallery_conf.setdefault("_reglab_seen_figures", set())
+    new = sorted(p for p in folder.glob("*.png") if p not in seen)
+    paths = []
+    for png, target in zip(new, block_vars["image_path_iterator"], strict=False):
+        seen.add(png)
+        shutil.copyfile(png, target)
+        paths.append(target)
+    return figure_rst(paths, gallery_conf["src_dir"])
