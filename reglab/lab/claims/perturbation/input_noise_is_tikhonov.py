@@ -26,25 +26,29 @@ Checks:
    the largest K ridge at alpha = sigma^2 is closer than ridge at alpha = sigma^2/2 or
    2 sigma^2 (the units are right, not merely "some ridge").
 
-Thresholds. (1) two exact float64 computations: relative difference <= 1e-10. (2) CLT
-z-score: |z| <= 4 in every run (false-alarm probability 6e-5 per run). (3) The augmented
-Gram matrix is an average of K i.i.d. matrices, so the minimiser's error is O_p(K^{-1/2}); we
-fit the log-log slope of the mean distance over K in {10, ..., 10^4} across seeds and require
-it in [-0.75, -0.25], the Monte-Carlo rate -1/2 with a margin of 0.25 for the sampling
-noise of a slope fitted on four points; the factor-2 comparison is a comparison, no tuned
-number.
+Result kind: exact. The verdict is the largest relative error of (1) over the grid against
+a floating-point tolerance: the quadrature sums 3 n = 150 positive terms, each after about
+d + 4 = 10 rounded operations (the residual's dot product of length d, the node shift, the
+square, the weight), so its relative error is at most about 150 x 10 x eps = 3.3e-13
+(Higham 2002, ch. 4); the tolerance is that bound. (2) the Monte-Carlo z-scores (|z| <= 4
+expected) and (3) the K^{-1/2} convergence of the noise-augmented minimiser to
+Ridge(alpha = sigma^2), nearer than sigma^2/2 or 2 sigma^2, are reported as illustration.
+
+History: v1 joined (1) at tolerance 1e-10 with (2) and (3) (slope in [-0.75, -0.25]) into
+one PASS; the first wave passed. v2 reports it as an exact check with the derived tolerance.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from reglab.lab.claim import Claim, Rows, Verdict
+from reglab.lab.claim import Claim, Rows, Verdict, exact_verdict
 from reglab.taxonomy import Kind
 
-EXACT_RTOL = 1e-10
+N_ROWS, N_FEATURES = 50, 6
+# 3 n positive terms, about d + 4 rounded operations each (see the module docstring)
+EXACT_RTOL = 3 * N_ROWS * (N_FEATURES + 4) * float(np.finfo(np.float64).eps)
 Z_MAX = 4.0
-SLOPE_RANGE = (-0.75, -0.25)
 KS = (10, 100, 1000, 10000)
 
 
@@ -80,11 +84,12 @@ class InputNoiseIsTikhonov(Claim):
         "equivalence is only approximate (Bishop's second-order expansion adds a curvature "
         "term), which is why noise is a regulariser but not literally ridge for deep nets."
     )
+    result_kind = "exact"
     grid = {"sigma": [0.2, 0.5, 1.0]}
     smoke = {"sigma": [0.5]}
-    seeds = 3
-    smoke_seeds = 2
-    n, d, draws = 50, 6, 4000
+    seeds = 2
+    smoke_seeds = 1
+    n, d, draws = N_ROWS, N_FEATURES, 4000
 
     def run(self, params, seed):
         from reglab.linear import Ridge
@@ -155,17 +160,11 @@ class InputNoiseIsTikhonov(Claim):
         units = bool(
             np.all((final < rows.values("dist_half")) & (final < rows.values("dist_double")))
         )
-        passed = (
-            quad_err <= EXACT_RTOL
-            and zmax <= Z_MAX
-            and SLOPE_RANGE[0] <= slope <= SLOPE_RANGE[1]
-            and units
-        )
         lines = [
             f"Gauss-Hermite expectation vs (1/n)||y-Xw||^2 + sigma^2||w||^2: max relative "
-            f"error {quad_err:.1e} (threshold {EXACT_RTOL:g})",
+            f"error {quad_err:.1e} (tolerance {EXACT_RTOL:.2g})",
             f"Monte Carlo ({self.draws} draws): max |z| = {zmax:.2f} over {len(rows)} runs "
-            f"(threshold {Z_MAX:g})",
+            f"(|z| <= {Z_MAX:g} expected; reported)",
         ]
         for sigma in rows.param_values("sigma"):
             g = rows.where(sigma=sigma)
@@ -177,7 +176,7 @@ class InputNoiseIsTikhonov(Claim):
         lines += [
             "relative distance of the noise-augmented LS minimiser to Ridge(alpha=sigma^2): "
             + ", ".join(f"K={k}: {v:.2e}" for k, v in zip(KS, mean_d))
-            + f"; log-log slope {slope:.3f} (required in {list(SLOPE_RANGE)})",
+            + f"; log-log slope {slope:.3f} (Monte-Carlo rate -1/2; reported)",
             f"at K={KS[-1]}: distance to alpha=sigma^2 {final.mean():.2e}, to sigma^2/2 "
             f"{rows.mean('dist_half'):.2e}, to 2 sigma^2 {rows.mean('dist_double'):.2e}, to "
             f"n sigma^2 (scikit-learn's units used by mistake) "
@@ -206,9 +205,12 @@ class InputNoiseIsTikhonov(Claim):
         ax2.set_title("Expected noisy loss = ridge objective")
         ax2.legend(fontsize=7)
         fig.tight_layout()
-        return Verdict(
-            passed,
-            "\n".join(lines),
-            fig,
-            {"quad_rel_error": quad_err, "max_abs_z": zmax, "slope": slope},
+        return exact_verdict(
+            quad_err,
+            EXACT_RTOL,
+            what="the expected least-squares loss under N(0, sigma^2) input noise equals the "
+            "ridge objective with alpha = sigma^2 (Gauss-Hermite quadrature)",
+            figure=fig,
+            evidence="\n".join(lines),
+            numbers={"max_abs_z": zmax, "slope": slope},
         )
