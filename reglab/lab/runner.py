@@ -1,21 +1,32 @@
 """The runner: expand grid x seeds, run in parallel, commit each finished run at once.
 
-Local runs go through joblib (processes; ``jobs=1`` runs in-process); a Dask scheduler
-address sends the same tasks to a cluster, the engine for runs that outgrow one machine.
-Seeds derive from (claim id, params, repetition) alone, and every task runs with one BLAS /
-torch thread, so the same command gives bit-identical metrics wherever it runs.
+Local runs go through a process pool (spawned workers; ``jobs=1`` runs in-process); a Dask
+scheduler address sends the same tasks to a cluster, the engine for runs that outgrow one
+machine. Seeds derive from (claim id, params, repetition) alone, and every task runs with one
+BLAS / torch thread, so the same command gives bit-identical metrics wherever it runs.
+
+Workers never outlive the run: on Linux each asks the kernel to kill it when its parent dies
+(``PR_SET_PDEATHSIG``), and every worker also watches its parent's pid; a SIGTERM of the
+parent ends the run cleanly (runs committed so far are kept, the workers are terminated).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import os
 import random
+import signal
+import socket
 import sys
+import threading
 import time
 import traceback
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,16 +36,23 @@ from reglab.lab.results import ResultStore, RunRecord, canonical_params
 
 SMOKE = "smoke"
 DEFAULT = "default"
+#: the most repetitions per grid point a run accepts (the largest claim grid uses 40)
+MAX_SEEDS = 1000
+#: the most local worker processes a run accepts
+MAX_JOBS = max(32, 4 * (os.cpu_count() or 1))
+#: seconds to wait for a Dask scheduler before giving up
+SCHEDULER_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
 class Task:
-    """One run to do: a claim at one grid point and one repetition."""
+    """One run to do: a claim at one grid point and one repetition (under a protocol)."""
 
     claim_id: str
     params: Params
     repetition: int
     grid: str
+    protocol: str = ""
 
     @property
     def seed(self) -> int:
@@ -47,16 +65,37 @@ def derive_seed(claim_id: str, params: Params, repetition: int) -> int:
     return int.from_bytes(hashlib.sha256(key).digest()[:4], "little")
 
 
+def protocol_of(claim: Claim) -> str:
+    """The claim's frozen-protocol id (``claim.protocol_id()``), or ``''`` for a claim class
+    without protocols. Runs are stored, resumed and judged per protocol."""
+    method = getattr(claim, "protocol_id", None)
+    if method is None:
+        return ""
+    value = method() if callable(method) else method
+    if not isinstance(value, str):
+        raise TypeError(f"claim {claim.id!r}: protocol_id() returned {value!r}, not a str")
+    return value
+
+
+def _check_count(name: str, value: Any, top: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
+        raise ValueError(f"{name}={value!r} must be an integer between 1 and {top}")
+    return value
+
+
 def plan(claims: Iterable[Claim], *, smoke: bool = False, seeds: int | None = None) -> list[Task]:
     """Every (claim, grid point, repetition) task, in a stable order."""
-    if seeds is not None and (not isinstance(seeds, int) or seeds < 1):
-        raise ValueError(f"seeds={seeds!r} must be a positive integer")
+    if seeds is not None:
+        if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+            raise ValueError(f"seeds={seeds!r} must be a positive integer")
+        _check_count("seeds", seeds, MAX_SEEDS)
     tasks = []
     for claim in claims:
         reps = seeds if seeds is not None else (claim.smoke_seeds if smoke else claim.seeds)
+        protocol = protocol_of(claim)
         for params in claim.param_grid(smoke=smoke):
             for rep in range(reps):
-                tasks.append(Task(claim.id, params, rep, SMOKE if smoke else DEFAULT))
+                tasks.append(Task(claim.id, params, rep, SMOKE if smoke else DEFAULT, protocol))
     return tasks
 
 
@@ -96,6 +135,7 @@ def execute(task: Task) -> RunRecord:
         error=error,
         started_at=started,
         finished_at=time.time(),
+        protocol=task.protocol,
     )
 
 
@@ -114,13 +154,18 @@ def _seed_torch(seed: int) -> int:
 
 @dataclass
 class RunReport:
-    """What a call to :func:`run_claims` did."""
+    """What a call to :func:`run_claims` did.
+
+    ``verdicts`` maps claim id to whether its verdict passed, ``outcomes`` to the verdict's
+    outcome string ("PASS", "SUPPORTED", "INCONCLUSIVE", ...).
+    """
 
     planned: int = 0
     skipped: int = 0
     done: int = 0
     failed: list[RunRecord] = field(default_factory=list)
     verdicts: dict[str, bool] = field(default_factory=dict)
+    outcomes: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -154,48 +199,103 @@ def run_claims(
     smoke : bool
         Use each claim's smoke grid (seconds) instead of its default grid.
     seeds : int or None
-        Repetitions per grid point (default: the claim's own).
+        Repetitions per grid point, 1 to :data:`MAX_SEEDS` (default: the claim's own).
     jobs : int
-        Local worker processes (joblib); 1 runs in this process.
+        Local worker processes, 1 to :data:`MAX_JOBS`; 1 runs in this process.
     scheduler : str, distributed.Client or None
-        A Dask scheduler address (``tcp://host:8786``) or client: run there instead.
+        A Dask scheduler address (``tcp://host:8786``) or client: run there instead. An
+        address that does not answer within :data:`SCHEDULER_TIMEOUT_S` raises
+        ConnectionError before anything is written.
     force : bool
-        Re-run runs already stored (otherwise they are skipped: resume).
+        Re-run runs already stored. Each old run is replaced only in the transaction that
+        commits its new run, so a killed or failed forced run keeps every old run.
+
+    Only runs of each claim's current protocol (:func:`protocol_of`) count as stored; runs
+    of other protocols stay in the store, untouched. Verdicts come from the stored rows of
+    the current protocol, through the store's cache when the rows are unchanged.
     """
-    if not isinstance(jobs, int) or jobs < 1:
-        raise ValueError(f"jobs={jobs!r} must be a positive integer")
+    _check_count("jobs", jobs, MAX_JOBS)
     claims = list(registry().values()) if claim_ids is None else [get_claim(c) for c in claim_ids]
     tasks = plan(claims, smoke=smoke, seeds=seeds)
     report = RunReport(planned=len(tasks))
     grid = SMOKE if smoke else DEFAULT
     if force:
-        for claim in claims:
-            store.delete_claim_runs(claim.id, grid)
-    done = {c.id: store.done_keys(c.id, grid) for c in claims}
-    pending = [t for t in tasks if (canonical_params(t.params), t.seed) not in done[t.claim_id]]
+        pending = list(tasks)
+    else:
+        done = {c.id: store.done_keys(c.id, grid, protocol_of(c)) for c in claims}
+        pending = [t for t in tasks if (canonical_params(t.params), t.seed) not in done[t.claim_id]]
     report.skipped = len(tasks) - len(pending)
-    if on_start is not None:
-        on_start(len(pending))
-    session = store.begin_session(command)
+    client = _connect_scheduler(scheduler) if scheduler is not None and pending else None
     try:
-        for rec in _dispatch(pending, jobs=jobs, scheduler=scheduler):
-            store.record(rec, session)
-            report.done += 1
-            if rec.error is not None:
-                report.failed.append(rec)
-            if on_result is not None:
-                on_result(rec)
+        if on_start is not None:
+            on_start(len(pending))
+        if pending:
+            session = store.begin_session(command)
+            try:
+                with _sigterm_as_exit():
+                    for rec in _dispatch(pending, jobs=jobs, client=client):
+                        store.record(rec, session)
+                        report.done += 1
+                        if rec.error is not None:
+                            report.failed.append(rec)
+                        if on_result is not None:
+                            on_result(rec)
+            finally:
+                store.end_session(session)
     finally:
-        store.end_session(session)
-    for claim in claims:
-        verdict = compute_verdict(claim, store)
-        if verdict is not None:
-            report.verdicts[claim.id] = verdict.passed
+        if client is not None and not _is_client(scheduler):
+            client.close()
+    for cid, entry in current_verdicts(claims, store).items():
+        report.verdicts[cid] = entry["passed"]
+        report.outcomes[cid] = entry["outcome"]
     return report
 
 
+# -- verdicts -------------------------------------------------------------------------------
+def outcome_of(verdict: Any) -> str:
+    """The verdict's outcome string; "PASS"/"FAIL" for a verdict with only ``passed``."""
+    outcome = getattr(verdict, "outcome", None)
+    return str(outcome) if outcome else ("PASS" if verdict.passed else "FAIL")
+
+
+@functools.cache
+def _code_key(module_name: str) -> str:
+    # The verdict also depends on the claim's code: a changed threshold must not be served
+    # from the cache. The module's source bytes (and reglab's version) stand for that code.
+    import reglab
+
+    module = sys.modules.get(module_name)
+    path = getattr(module, "__file__", None)
+    digest = hashlib.sha256(reglab.__version__.encode())
+    if path:
+        with contextlib.suppress(OSError):
+            digest.update(Path(path).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def verdict_key(claim: Claim, rows_key: str) -> str:
+    """The verdict cache's key: the stored rows' identity plus the claim's code."""
+    return f"{rows_key}|{_code_key(type(claim).__module__)}"
+
+
+def _make_verdict(passed: bool, evidence: str, figure: Any = None) -> Any:
+    """A Verdict from (passed, evidence, figure), whichever fields the Verdict class has."""
+    from reglab.lab.claim import Verdict
+
+    names = set(getattr(Verdict, "__dataclass_fields__", {}))
+    if "passed" in names:
+        return Verdict(passed, evidence, figure)  # type: ignore[call-arg]
+    kwargs: dict[str, Any] = {"outcome": "PASS" if passed else "FAIL", "evidence": evidence}
+    if "sentence" in names:
+        kwargs["sentence"] = "" if passed else "the verdict could not be computed"
+    if "figure" in names:
+        kwargs["figure"] = figure
+    return Verdict(**kwargs)
+
+
 def compute_verdict(claim: Claim, store: ResultStore, *, keep_figure: bool = False):
-    """The claim's verdict from stored rows (None when nothing ran); saved to the store.
+    """The claim's verdict from its stored rows of the current protocol (None when nothing
+    ran under it); cached in the store with the rows' key unless the store is read-only.
 
     A verdict that raises is recorded as a failed verdict carrying the traceback.
     """
@@ -203,52 +303,227 @@ def compute_verdict(claim: Claim, store: ResultStore, *, keep_figure: bool = Fal
 
     from reglab.lab.claim import Verdict
 
-    rows = store.rows(claim.id)
+    protocol = protocol_of(claim)
+    grid = store.latest_grid(claim.id, protocol)
+    if grid is None:
+        return None
+    rows, rows_key = store.rows_and_key(claim.id, grid, protocol)
     if not rows:
         return None
     try:
         verdict = claim.verdict(rows)
         if not isinstance(verdict, Verdict):
             passed, evidence, figure = verdict
-            verdict = Verdict(bool(passed), str(evidence), figure)
-        verdict.passed = bool(verdict.passed)
+            verdict = _make_verdict(bool(passed), str(evidence), figure)
     except Exception:  # noqa: BLE001 - a broken verdict must show in the report, not crash it
-        verdict = Verdict(False, "verdict raised:\n" + traceback.format_exc(), None)
-    store.save_verdict(claim.id, store.latest_grid(claim.id), verdict.passed, verdict.evidence)
+        verdict = _make_verdict(False, "verdict raised:\n" + traceback.format_exc(), None)
+    if not store.readonly:
+        store.save_verdict(
+            claim.id,
+            grid,
+            bool(verdict.passed),
+            str(verdict.evidence),
+            outcome=outcome_of(verdict),
+            sentence=str(getattr(verdict, "sentence", "") or ""),
+            protocol=protocol,
+            rows_key=verdict_key(claim, rows_key),
+        )
     if not keep_figure and verdict.figure is not None:
         plt.close(verdict.figure)
         verdict.figure = None
     return verdict
 
 
-def _dispatch(tasks: list[Task], *, jobs: int, scheduler: Any) -> Iterator[RunRecord]:
-    if not tasks:
-        return
-    if scheduler is not None:
-        yield from _dispatch_dask(tasks, scheduler)
-    elif jobs == 1:
-        for t in tasks:
-            yield execute(t)
-    else:
-        from joblib import Parallel, delayed
+def current_verdicts(claims: Iterable[Claim], store: ResultStore) -> dict[str, dict[str, Any]]:
+    """Each claim's verdict on its stored rows of the current protocol, by id.
 
-        parallel = Parallel(n_jobs=jobs, return_as="generator_unordered", backend="loky")
-        yield from parallel(delayed(execute)(t) for t in tasks)
+    Served from the store's cache when its key matches the rows and code now (cheap: no
+    verdict code, matplotlib or torch is loaded), recomputed otherwise, so never stale.
+    Claims with nothing stored under their current protocol are left out (NOT RUN). Each
+    entry has ``outcome``, ``passed``, ``grid``, ``protocol``, ``sentence``, ``evidence``.
+    """
+    cached = store.verdicts()
+    out: dict[str, dict[str, Any]] = {}
+    for claim in claims:
+        protocol = protocol_of(claim)
+        grid = store.latest_grid(claim.id, protocol)
+        if grid is None:
+            continue
+        key = verdict_key(claim, store.rows_key(claim.id, grid, protocol))
+        entry = cached.get(claim.id)
+        if entry is None or entry["rows_key"] != key:
+            verdict = compute_verdict(claim, store)
+            if verdict is None:
+                continue
+            entry = {
+                "grid": grid,
+                "passed": bool(verdict.passed),
+                "evidence": str(verdict.evidence),
+                "outcome": outcome_of(verdict),
+                "sentence": str(getattr(verdict, "sentence", "") or ""),
+                "protocol": protocol,
+                "rows_key": key,
+            }
+        out[claim.id] = entry
+    return out
 
 
-def _dispatch_dask(tasks: list[Task], scheduler: Any) -> Iterator[RunRecord]:
+def outcome_counts(outcomes: Iterable[str]) -> str:
+    """``"30 claims: 24 SUPPORTED, 4 PASS, 2 FAIL"``: counts per outcome, largest first."""
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        counts[o] = counts.get(o, 0) + 1
+    total = sum(counts.values())
+    parts = ", ".join(f"{n} {o}" for o, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    noun = "claim" if total == 1 else "claims"
+    return f"{total} {noun}: {parts}" if parts else f"0 {noun}"
+
+
+# -- dispatch -------------------------------------------------------------------------------
+def _is_client(scheduler: Any) -> bool:
     try:
-        from distributed import Client, as_completed
+        from distributed import Client
+    except ImportError:  # pragma: no cover - depends on the extra
+        return False
+    return isinstance(scheduler, Client)
+
+
+def _connect_scheduler(scheduler: Any) -> Any:
+    """A Dask client for ``scheduler`` (an address or a client), or ConnectionError in at
+    most :data:`SCHEDULER_TIMEOUT_S` seconds."""
+    try:
+        from distributed import Client
     except ImportError as exc:  # pragma: no cover - depends on the extra
         raise ImportError(
             "scheduler= needs Dask's distributed scheduler: pip install 'reglab[dask]'"
         ) from exc
-    own = not isinstance(scheduler, Client)
-    client = Client(scheduler) if own else scheduler
+    if isinstance(scheduler, Client):
+        return scheduler
+    if not isinstance(scheduler, str) or not scheduler.strip():
+        raise TypeError(f"scheduler={scheduler!r} must be an address like tcp://host:8786")
+    address = scheduler if "://" in scheduler else "tcp://" + scheduler
+    parsed = urllib.parse.urlsplit(address)
+    if parsed.scheme == "tcp":
+        # Probe the port first: a closed port is refused in milliseconds, whereas Client()
+        # retries until its timeout and leaves a half-made client that logs on deletion.
+        try:
+            port = parsed.port
+        except ValueError as exc:
+            raise ValueError(f"scheduler={scheduler!r} has no valid port") from exc
+        if not parsed.hostname or port is None:
+            raise ValueError(f"scheduler={scheduler!r} must be an address like tcp://host:8786")
+        try:
+            socket.create_connection((parsed.hostname, port), timeout=SCHEDULER_TIMEOUT_S).close()
+        except OSError as exc:
+            raise ConnectionError(
+                f"scheduler={scheduler!r} is unreachable ({exc.strerror or exc}); nothing ran"
+            ) from exc
     try:
-        futures = [client.submit(execute, t, pure=False) for t in tasks]
+        return Client(address, timeout=SCHEDULER_TIMEOUT_S, set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise ConnectionError(
+            f"scheduler={scheduler!r} is unreachable ({exc}); nothing ran"
+        ) from exc
+
+
+@contextlib.contextmanager
+def _sigterm_as_exit() -> Iterator[None]:
+    """While runs are in flight, SIGTERM ends the run like Ctrl-C: workers are terminated,
+    the session is closed, the runs committed so far stay (exit status 143)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _dispatch(tasks: list[Task], *, jobs: int, client: Any) -> Iterator[RunRecord]:
+    if not tasks:
+        return
+    if client is not None:
+        yield from _dispatch_dask(tasks, client)
+    elif jobs == 1:
+        for t in tasks:
+            yield execute(t)
+    else:
+        yield from _dispatch_local(tasks, min(jobs, len(tasks)))
+
+
+def _dispatch_local(tasks: list[Task], jobs: int) -> Iterator[RunRecord]:
+    """Spawned worker processes that die with this one (see :func:`_worker_init`)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    pool = ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_worker_init,
+        initargs=(os.getpid(),),
+    )
+    finished = False
+    try:
+        futures = [pool.submit(execute, t) for t in tasks]
         for fut in as_completed(futures):
             yield fut.result()
+        finished = True
     finally:
-        if own:
-            client.close()
+        if finished:
+            pool.shutdown(wait=True)
+        else:  # interrupted, killed by SIGTERM, or a worker crashed: stop every worker now
+            workers = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for proc in workers:
+                proc.terminate()
+            for proc in workers:
+                proc.join(5)
+                if proc.is_alive():
+                    proc.kill()
+
+
+def _worker_init(parent_pid: int) -> None:
+    """Make a worker die with its parent, whatever kills the parent.
+
+    Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` has the kernel kill the worker when the
+    parent exits. Everywhere: a daemon thread exits the worker once its parent pid changes
+    (the worker was re-parented), checked twice a second.
+    """
+    for var in _THREAD_VARS:
+        os.environ.setdefault(var, "1")
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while True:
+        if os.getppid() != parent_pid:
+            os._exit(1)
+        time.sleep(0.5)
+
+
+def _dispatch_dask(tasks: list[Task], client: Any) -> Iterator[RunRecord]:
+    from distributed import as_completed
+
+    futures = [client.submit(execute, t, pure=False) for t in tasks]
+    finished = False
+    try:
+        for fut in as_completed(futures):
+            yield fut.result()
+        finished = True
+    finally:
+        if not finished:
+            with contextlib.suppress(Exception):  # the cluster may be gone already
+                client.cancel(futures)

@@ -67,7 +67,7 @@ def test_store_of_another_schema_version_is_refused_and_untouched(tmp_path):
     con.commit()
     con.close()
     before = path.read_bytes()
-    with pytest.raises(StoreError, match=r"store schema 1, this reglab reads schema 2"):
+    with pytest.raises(StoreError, match=r"store schema 1, this reglab reads schema 3"):
         ResultStore(path)
     assert path.read_bytes() == before
 
@@ -77,12 +77,17 @@ def test_missing_store_without_create(tmp_path):
         ResultStore(tmp_path / "nope.sqlite", create=False)
 
 
-def test_metadata_is_recorded(store):
+def test_metadata_is_recorded_and_sessions_that_ran_nothing_are_not_listed(store):
+    empty = store.begin_session("reglab run nothing")
+    store.end_session(empty)
     sid = store.begin_session("reglab run x")
+    store.record(_rec(metrics={"x": 1.0}), sid)
     store.end_session(sid)
     (s,) = store.sessions()
+    assert s["session_id"] == sid and s["command"] == "reglab run x"
     assert s["reglab_version"] and s["machine"] and "numpy" in s["packages"]
     assert s["finished_at"] >= s["started_at"]
+    assert [x["session_id"] for x in store.sessions(include_empty=True)] == [empty, sid]
 
 
 def _writer(path, claim, n):

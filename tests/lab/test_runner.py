@@ -56,8 +56,18 @@ def test_parallel_jobs_equal_a_serial_run(tmp_path):
 
 
 def test_bad_jobs_is_refused(store):
-    with pytest.raises(ValueError, match=r"jobs=0 must be a positive integer"):
+    with pytest.raises(ValueError, match=r"jobs=0 must be an integer between 1 and"):
         run_claims(["l2-conditioning"], store=store, jobs=0)
+    with pytest.raises(ValueError, match=r"jobs=1000000 must be an integer between 1 and"):
+        run_claims(["l2-conditioning"], store=store, jobs=10**6)
+    with pytest.raises(ValueError, match=r"jobs=True must be an integer"):
+        run_claims(["l2-conditioning"], store=store, jobs=True)
+
+
+def test_absurd_seeds_are_refused_before_anything_runs(toy_claims, store):
+    with pytest.raises(ValueError, match=r"seeds=100000000000000000000 must be an integer"):
+        run_claims(["test-toy"], store=store, seeds=10**20)
+    assert store.count_runs() == 0
 
 
 def test_smoke_and_default_grids_sharing_a_point_each_keep_all_their_runs(toy_claims, store):
