@@ -200,7 +200,7 @@ class Verdict:
     def _default_sentence(self) -> str:
         if self.legacy:
             held = "held" if self.outcome == PASS else "did not hold"
-            return f"The claim {held} (legacy verdict, not yet judged with effect sizes)."
+            return f"The first-wave check {held}; not yet judged with effect sizes."
         return self.outcome.capitalize() + "."
 
     @property

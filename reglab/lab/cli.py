@@ -137,25 +137,38 @@ def run(
 
 @app.command()
 def show(claim: str, store: Path = STORE_OPT) -> None:
-    """Show a claim's statement, verdict and evidence."""
+    """Show a claim's statement, verdict sentence, effects with CIs, protocol and evidence."""
+    from rich.markup import escape
+
+    from reglab.lab.report.science import COLOURS, protocol_rows, verdict_lines
     from reglab.lab.runner import compute_verdict
 
     try:
         c = get_claim(claim)
     except UnknownClaimError as exc:
         raise _fail(str(exc)) from exc
-    console.print(f"[bold]{c.id}[/bold]  ({c.kind.heading})")
-    console.print(f"[italic]{c.statement}[/italic]")
+    # store and claim text is data, never Rich markup: "[0.1, 0.3]" must print as it is
+    console.print(f"[bold]{escape(c.id)}[/bold]  ({escape(c.kind.heading)}, {c.result_kind})")
+    console.print(f"[italic]{escape(c.statement)}[/italic]")
     verdict = compute_verdict(c, _open_store(store)) if store.exists() else None
     if verdict is None:
-        console.print(f"verdict: [dim]NOT RUN[/dim] — try `reglab run {c.id} --smoke`")
+        console.print(f"verdict: [dim]NOT RUN[/dim] — try `reglab run {escape(c.id)} --smoke`")
     else:
-        console.print(
-            "verdict: " + ("[green]PASS[/green]" if verdict.passed else "[red]FAIL[/red]")
-        )
-        console.print(verdict.evidence, markup=False)
+        first, *numbers = verdict_lines(c, verdict)
+        colour = COLOURS.get(verdict.outcome, "grey50")
+        console.print(f"verdict: [bold {colour}]{escape(first)}[/bold {colour}]")
+        for line in numbers:
+            console.print("  " + line, markup=False, highlight=False)
+    protocol = (verdict.protocol if verdict is not None else None) or c.protocol
+    if protocol is not None:
+        console.print("[bold]Protocol[/bold]")
+        for k, v in protocol_rows(protocol):
+            console.print(f"  {k}: {v}", markup=False, highlight=False)
+    if verdict is not None:
+        console.print("[bold]Evidence[/bold]")
+        console.print(verdict.evidence, markup=False, highlight=False)
     if c.interview:
-        console.print(f"\n[bold]Interview answer.[/bold] {c.interview}")
+        console.print(f"\n[bold]Interview answer.[/bold] {escape(c.interview)}")
 
 
 @app.command()

@@ -188,3 +188,23 @@ def test_forest_plot_puts_effects_in_units_of_the_smallest_effect():
     plt.close(fig)
     assert forest_plot([]) is None
     assert decide(rows[0].effect, "decrease", 0.05) == "SUPPORTED"
+
+
+def test_show_prints_the_same_sentence_numbers_and_protocol(tmp_path, science_claims):
+    from typer.testing import CliRunner
+
+    from reglab.lab.cli import app
+    from reglab.lab.results import ResultStore
+    from reglab.lab.runner import compute_verdict
+
+    path = tmp_path / "s.sqlite"
+    run_claims(["zz-emp"], store=ResultStore(path), smoke=True)
+    res = CliRunner().invoke(app, ["show", "zz-emp", "--store", str(path)])
+    assert res.exit_code == 0, res.output
+    claim = science_claims["zz-emp"]()
+    lines = verdict_lines(claim, compute_verdict(claim, ResultStore(path)))
+    out = " ".join(res.output.split())
+    for line in lines:  # the bracketed CIs survive: store text is not Rich markup
+        assert " ".join(line.split()) in out, line
+    assert "<script>x</script>" in out
+    assert f"protocol: {PROTOCOL.id()}" in out and "earlier version: v1: one n only" in out
