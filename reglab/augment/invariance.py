@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from reglab.augment._validation import check_bool
+
 
 @dataclass(frozen=True)
 class InvarianceGap:
@@ -85,6 +87,7 @@ def invariance_gap(
         raise TypeError(f"model must be callable, got {type(model)}")
     if not callable(transform):
         raise TypeError(f"transform must be callable, got {type(transform)}")
+    eval_mode = check_bool(eval_mode, "eval_mode")
     module = model if isinstance(model, torch.nn.Module) else None
     was_training = module.training if module is not None else False
     if module is not None and eval_mode:
@@ -99,6 +102,10 @@ def invariance_gap(
                 tx = transform(x)
                 tx = getattr(tx, "images", tx)
                 logits, logits_t = model(x), model(tx)
+                if not isinstance(logits, torch.Tensor) or not isinstance(logits_t, torch.Tensor):
+                    raise TypeError(
+                        f"model must return a logits tensor, got {type(logits).__name__}"
+                    )
                 if logits.ndim != 2 or logits.shape != logits_t.shape:
                     raise ValueError(
                         "model must return logits of shape (B, K) for both batches, got "

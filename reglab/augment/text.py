@@ -20,6 +20,13 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from reglab.augment._validation import (
+    check_bool,
+    check_int,
+    check_probability,
+    check_seed,
+    check_str,
+)
 from reglab.augment._wordnet import load_wordnet
 from reglab.augment.translate import ApertiumTranslator, back_translate
 
@@ -64,15 +71,15 @@ def _map(texts: T, fn: Callable[[str], str]) -> T:
 
 
 def _check_p(name: str, p: float) -> float:
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"{name} must be a probability in [0, 1], got {p}")
-    return float(p)
+    return check_probability(p, name)
 
 
 def _check_count(name: str, n: int) -> int:
-    if not isinstance(n, int | np.integer) or n < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {n!r}")
-    return int(n)
+    return check_int(n, name, low=0)
+
+
+def _rng(seed: Seed) -> np.random.Generator:
+    return np.random.default_rng(check_seed(seed))
 
 
 def word_dropout(texts: T, p: float = 0.1, *, mask_token: str = "<unk>", seed: Seed = None) -> T:
@@ -92,7 +99,8 @@ def word_dropout(texts: T, p: float = 0.1, *, mask_token: str = "<unk>", seed: S
     str or list of str
         Same number of words per text; the masked words are ``mask_token``.
     """
-    p, rng = _check_p("p", p), np.random.default_rng(seed)
+    p, rng = _check_p("p", p), _rng(seed)
+    mask_token = check_str(mask_token, "mask_token")
 
     def one(text: str) -> str:
         words = text.split()
@@ -121,7 +129,7 @@ def random_deletion(texts: T, p: float = 0.1, *, seed: Seed = None) -> T:
     str or list of str
         An ordered, non-empty subsequence of each text's words (empty texts stay empty).
     """
-    p, rng = _check_p("p", p), np.random.default_rng(seed)
+    p, rng = _check_p("p", p), _rng(seed)
 
     def one(text: str) -> str:
         words = text.split()
@@ -150,7 +158,7 @@ def random_swap(texts: T, n_swaps: int = 1, *, seed: Seed = None) -> T:
     str or list of str
         A permutation of each text's words; texts of fewer than two words come back unchanged.
     """
-    n_swaps, rng = _check_count("n_swaps", n_swaps), np.random.default_rng(seed)
+    n_swaps, rng = _check_count("n_swaps", n_swaps), _rng(seed)
 
     def one(text: str) -> str:
         words = text.split()
@@ -182,7 +190,11 @@ def synonyms(word: str, *, wordnet: Any = None, multiword: bool = True) -> list[
     -------
     list of str
     """
+    check_str(word, "word")
+    multiword = check_bool(multiword, "multiword")
     wn = wordnet if wordnet is not None else load_wordnet()
+    if not hasattr(wn, "synsets") or not hasattr(wn, "morphy"):
+        raise TypeError(f"wordnet must be an nltk WordNet reader, got {type(wn).__name__}")
     key = word.lower()
     names = {lemma.name() for s in wn.synsets(key) for lemma in s.lemmas()}
     itself = {key, wn.morphy(key) or key}
@@ -223,8 +235,13 @@ def synonym_replacement(
     -------
     str or list of str
     """
-    n, rng = _check_count("n", n), np.random.default_rng(seed)
+    n, rng = _check_count("n", n), _rng(seed)
+    multiword = check_bool(multiword, "multiword")
+    if isinstance(stopwords, str) or not all(isinstance(w, str) for w in stopwords):
+        raise TypeError(f"stopwords must be a set of str, got {type(stopwords).__name__}")
     wn = wordnet if wordnet is not None else load_wordnet()
+    if not hasattr(wn, "synsets") or not hasattr(wn, "morphy"):
+        raise TypeError(f"wordnet must be an nltk WordNet reader, got {type(wn).__name__}")
 
     def one(text: str) -> str:
         words = text.split()

@@ -16,6 +16,8 @@ import subprocess
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from reglab.augment._validation import check_real, check_str
+
 __all__ = ["ApertiumTranslator", "back_translate", "installed_pairs"]
 
 T = TypeVar("T", str, list[str])
@@ -33,6 +35,7 @@ def installed_pairs(executable: str = "apertium") -> tuple[str, ...]:
     FileNotFoundError
         If the ``apertium`` executable is not on the ``PATH``.
     """
+    check_str(executable, "executable", allow_empty=False)
     path = shutil.which(executable)
     if path is None:
         raise FileNotFoundError(f"Apertium executable {executable!r} not found: {APERTIUM_HINT}")
@@ -80,6 +83,8 @@ class ApertiumTranslator:
         for name, code in (("source", source), ("target", target)):
             if not isinstance(code, str) or not _LANG.match(code):
                 raise ValueError(f"{name} must be a language code such as 'eng', got {code!r}")
+        # a day bounds a batch; inf or NaN would hand subprocess an endless (or invalid) wait
+        timeout = check_real(timeout, "timeout", low=0.0, high=86400.0, low_open=True)
         pairs = installed_pairs(executable)
         pair = f"{source}-{target}"
         if pair not in pairs:
@@ -106,6 +111,8 @@ class ApertiumTranslator:
         )
 
     def __call__(self, texts: list[str]) -> list[str]:
+        if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
+            raise TypeError(f"texts must be a list of str, got {type(texts).__name__}")
         texts = list(texts)
         if not texts:
             return []
@@ -188,5 +195,7 @@ def back_translate(texts: T, translator: Translator, back: Translator | None = N
                 "(pass the pivot-to-source translator)"
             )
         back = translator.reversed()
+    if not callable(back):
+        raise TypeError(f"back must be callable, got {type(back)}")
     result = _run(back, _run(translator, list(batch), "forward"), "back")
     return result[0] if single else result

@@ -113,7 +113,7 @@ class CalibrationBins:
 
     @property
     def gaps(self) -> np.ndarray:
-        """|accuracy - confidence| per bin (NaN for empty bins)."""
+        """``|accuracy - confidence|`` per bin (NaN for empty bins)."""
         return np.abs(self.accuracy - self.confidence)
 
 
@@ -151,7 +151,7 @@ def calibration_bins(probs, labels, *, n_bins: int = 15, strategy: str = "unifor
 
 
 def ece(probs, labels, *, n_bins: int = 15, strategy: str = "uniform") -> float:
-    """Expected calibration error, sum_m |B_m|/n |acc(B_m) - conf(B_m)|.
+    """Expected calibration error, ``sum_m |B_m|/n |acc(B_m) - conf(B_m)|``.
 
     Parameters
     ----------
@@ -172,7 +172,7 @@ def ece(probs, labels, *, n_bins: int = 15, strategy: str = "uniform") -> float:
 
 
 def mce(probs, labels, *, n_bins: int = 15, strategy: str = "uniform") -> float:
-    """Maximum calibration error, max over non-empty bins of |acc - conf|."""
+    """Maximum calibration error, max over non-empty bins of ``|acc - conf|``."""
     b = calibration_bins(probs, labels, n_bins=n_bins, strategy=strategy)
     return float(np.max(b.gaps[~b.empty]))
 

@@ -124,7 +124,7 @@ def gradient_descent_iterates(X, y, lr: float, steps: int) -> np.ndarray:
     lr : float
         Step size, 0 < lr < 2 / L with L = s_max^2 / n the Lipschitz constant of the
         gradient; at or beyond 2 / L the iterates diverge (their error along the top
-        singular direction is multiplied by |1 - lr L| >= 1 at every step), so such a step
+        singular direction is multiplied by ``|1 - lr L| >= 1`` at every step), so such a step
         is refused with the bound in the message.
     steps : int
         Number of steps (>= 1).

@@ -114,7 +114,7 @@ def test_pitch_shift_moves_the_dominant_frequency(n_steps):
 
 @pytest.mark.parametrize("snr", [np.inf, -np.inf, np.nan])
 def test_non_finite_snr_is_an_error(snr):
-    with pytest.raises(ValueError, match="snr must be a finite number"):
+    with pytest.raises(ValueError, match="snr must be finite"):
         audio.add_noise(tone(seconds=0.1), snr, seed=0)
 
 
@@ -126,10 +126,14 @@ def test_non_finite_snr_is_an_error(snr):
         (lambda: audio.gain(np.zeros(8, dtype=np.int16), 1.0), TypeError, "floating dtype"),
         (lambda: audio.gain([0.1, 0.2], 1.0), TypeError, "numpy array or a torch tensor"),
         (lambda: audio.gain(np.full(8, np.nan), 1.0), ValueError, "non-finite"),
-        (lambda: audio.gain(tone(), np.nan), ValueError, "db must be a finite"),
+        (lambda: audio.gain(tone(), np.nan), ValueError, "db must be finite"),
         (lambda: audio.add_noise(np.zeros(8), 10.0), ValueError, "silent"),
         (lambda: audio.add_noise(tone(), 10.0, noise=tone()[:5]), ValueError, "noise has shape"),
-        (lambda: audio.time_stretch(tone(), 0.0, sample_rate=SR), ValueError, "rate must be in"),
+        (
+            lambda: audio.time_stretch(tone(), 0.0, sample_rate=SR),
+            ValueError,
+            "rate must be finite and in",
+        ),
         (lambda: audio.time_stretch(tone(), 2.0, sample_rate=0), ValueError, "sample_rate"),
         (lambda: audio.pitch_shift(tone(), 30.0, sample_rate=SR), ValueError, "n_steps"),
     ],

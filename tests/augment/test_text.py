@@ -138,9 +138,9 @@ def test_bad_text_input():
         text.word_dropout([], 0.1, seed=0)
     with pytest.raises(TypeError, match="list of str"):
         text.random_swap([1, 2], seed=0)
-    with pytest.raises(ValueError, match=r"p must be a probability in \[0, 1\], got 1.5"):
+    with pytest.raises(ValueError, match=r"p must be finite and in \[0.0, 1.0\], got p=1.5"):
         text.random_deletion("a b", 1.5, seed=0)
-    with pytest.raises(ValueError, match="n_swaps must be a non-negative integer"):
+    with pytest.raises(ValueError, match="n_swaps must be an integer >= 0"):
         text.random_swap("a b", -1, seed=0)
 
 

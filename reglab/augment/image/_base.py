@@ -6,6 +6,8 @@ from typing import Any, Literal, NamedTuple
 
 import torch
 
+from reglab.augment._validation import check_interval, check_probability
+
 Params = dict[str, torch.Tensor]
 Policy = Literal["per_sample", "per_batch"]
 
@@ -33,26 +35,18 @@ def _check_images(images: Any) -> torch.Tensor:
             f"images must have a floating dtype, got {images.dtype}; "
             "convert with images.float() / 255 first"
         )
+    if not bool(torch.isfinite(images).all()):
+        raise ValueError("images contains NaN or inf")
     return images
 
 
 def _check_range(name: str, value: Any, *, low: float, high: float) -> tuple[float, float]:
-    """Normalise a scalar or a (min, max) pair into a checked interval."""
-    if isinstance(value, int | float):
-        pair = (-float(value), float(value)) if low < 0 else (float(value), float(value))
-    else:
-        pair = tuple(float(v) for v in value)
-    if len(pair) != 2 or not (low <= pair[0] <= pair[1] <= high):
-        raise ValueError(
-            f"{name} must be an interval (min, max) inside [{low}, {high}], got {value}"
-        )
-    return pair
+    """Normalise a scalar or a (min, max) pair into a checked interval (strings refused)."""
+    return check_interval(value, name, low=low, high=high, symmetric=low < 0)
 
 
 def _check_p(p: float) -> float:
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"p must be a probability in [0, 1], got {p}")
-    return float(p)
+    return check_probability(p, "p")
 
 
 def _uniform(n: int, low: float, high: float, generator: torch.Generator) -> torch.Tensor:
@@ -68,8 +62,12 @@ class Transform:
     """Base class: ``sample`` draws parameters, ``apply`` uses them, ``identity`` marks no-ops.
 
     Subclasses draw every parameter from the generator even when ``p`` skips a sample, so the
-    random stream (and hence every later transform) does not depend on ``p``.
+    random stream (and hence every later transform) does not depend on ``p``. ``param_names``
+    lists the keys of the dict that ``sample`` returns and ``apply`` expects (documented in
+    each subclass under "Sampled parameters").
     """
+
+    param_names: tuple[str, ...] = ()
 
     def sample(
         self, batch_size: int, height: int, width: int, generator: torch.Generator

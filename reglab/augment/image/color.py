@@ -6,6 +6,7 @@ import math
 
 import torch
 
+from reglab.augment._validation import check_real
 from reglab.augment.image._base import Transform, _check_p, _uniform, _work
 
 
@@ -25,7 +26,16 @@ class ColorJitter(Transform):
         Half-width of the hue shift in turns, ``0 <= hue <= 0.5``.
     p : float
         Probability of jittering a sample.
+
+    Sampled parameters
+    ------------------
+    brightness, contrast, saturation : float64 tensor (B,)
+        The factors ``b, c, s`` (1 where ``p`` skips a sample).
+    hue : float64 tensor (B,)
+        The hue shift ``h`` in turns (0 where ``p`` skips).
     """
+
+    param_names = ("brightness", "contrast", "saturation", "hue")
 
     def __init__(
         self,
@@ -41,8 +51,7 @@ class ColorJitter(Transform):
             ("saturation", saturation, 1.0),
             ("hue", hue, 0.5),
         ):
-            if not 0.0 <= v <= top:
-                raise ValueError(f"{name} must be in [0, {top}], got {v}")
+            check_real(v, name, low=0.0, high=top)
         self.brightness, self.contrast = float(brightness), float(contrast)
         self.saturation, self.hue = float(saturation), float(hue)
         self.p = _check_p(p)

@@ -6,11 +6,20 @@ import math
 
 import torch
 
+from reglab.augment._validation import check_real
 from reglab.augment.image._base import Transform, _check_p, _check_range, _uniform, _work
 
 
 class HorizontalFlip(Transform):
-    """Mirror left-right with probability ``p``: ``out[..., j] = x[..., W - 1 - j]``."""
+    """Mirror left-right with probability ``p``: ``out[..., j] = x[..., W - 1 - j]``.
+
+    Sampled parameters
+    ------------------
+    flip : bool tensor (B,)
+        True for the samples that are mirrored.
+    """
+
+    param_names = ("flip",)
 
     def __init__(self, p: float = 0.5):
         self.p = _check_p(p)
@@ -26,7 +35,13 @@ class HorizontalFlip(Transform):
 
 
 class VerticalFlip(HorizontalFlip):
-    """Mirror top-bottom with probability ``p``: ``out[..., i, :] = x[..., H - 1 - i, :]``."""
+    """Mirror top-bottom with probability ``p``: ``out[..., i, :] = x[..., H - 1 - i, :]``.
+
+    Sampled parameters
+    ------------------
+    flip : bool tensor (B,)
+        True for the samples that are mirrored.
+    """
 
     def apply(self, images, params):
         return images.flip(-2)
@@ -41,7 +56,14 @@ class Rotation(Transform):
         Angle range in degrees; a scalar ``d`` means ``(-d, d)``.
     p : float
         Probability of rotating a sample.
+
+    Sampled parameters
+    ------------------
+    angle : float64 tensor (B,)
+        Counter-clockwise angle in degrees; 0 for the samples that ``p`` leaves alone.
     """
+
+    param_names = ("angle",)
 
     def __init__(self, degrees: float | tuple[float, float] = 30.0, p: float = 1.0):
         self.degrees = _check_range("degrees", degrees, low=-360.0, high=360.0)
@@ -84,13 +106,22 @@ class Translation(Transform):
         Largest shift as a fraction of the width and of the height.
     p : float
         Probability of shifting a sample.
+
+    Sampled parameters
+    ------------------
+    shift : float64 tensor (B, 2)
+        ``(tx, ty)`` in pixels, positive to the right and down; zeros where ``p`` skips.
     """
 
+    param_names = ("shift",)
+
     def __init__(self, fraction: float | tuple[float, float] = 0.1, p: float = 1.0):
-        pair = (fraction, fraction) if isinstance(fraction, int | float) else tuple(fraction)
-        if len(pair) != 2 or not all(0.0 <= f <= 1.0 for f in pair):
+        if isinstance(fraction, str | bytes):
+            raise TypeError(f"fraction must be a number or a pair, got the string {fraction!r}")
+        pair = (fraction, fraction) if not hasattr(fraction, "__len__") else tuple(fraction)
+        if len(pair) != 2:
             raise ValueError(f"fraction must be in [0, 1] (or a pair of such), got {fraction}")
-        self.fraction = tuple(float(f) for f in pair)
+        self.fraction = tuple(check_real(f, "fraction", low=0.0, high=1.0) for f in pair)
         self.p = _check_p(p)
 
     def sample(self, batch_size, height, width, generator):
@@ -126,7 +157,15 @@ class RandomResizedCrop(Transform):
         Range of the crop's width / height.
     p : float
         Probability of cropping a sample.
+
+    Sampled parameters
+    ------------------
+    box : float64 tensor (B, 4)
+        ``(x0, y0, x1, y1)``: pixel coordinates of the crop's top-left and bottom-right
+        pixels, inclusive; the full image ``(0, 0, W - 1, H - 1)`` where ``p`` skips.
     """
+
+    param_names = ("box",)
 
     def __init__(
         self,

@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from reglab.augment._validation import check_choice, check_int, check_keys, check_seed
 from reglab.augment.image._base import Augmented, Params, Policy, Transform, _check_images
 
 
@@ -30,12 +31,15 @@ class Pipeline:
     """
 
     def __init__(self, transforms: Sequence[Transform], *, policy: Policy = "per_sample"):
+        if isinstance(transforms, Transform) or not isinstance(transforms, Sequence):
+            raise TypeError(
+                f"transforms must be a sequence of Transform, got {type(transforms).__name__}"
+            )
         transforms = list(transforms)
         for t in transforms:
             if not isinstance(t, Transform):
                 raise TypeError(f"transforms must be Transform instances, got {t!r}")
-        if policy not in ("per_sample", "per_batch"):
-            raise ValueError(f"policy must be 'per_sample' or 'per_batch', got {policy!r}")
+        check_choice(policy, "policy", ("per_sample", "per_batch"))
         self.transforms = transforms
         self.policy = policy
 
@@ -54,6 +58,12 @@ class Pipeline:
         """Draw every transform's parameters on the CPU (one dict of ``(B, ...)`` tensors each)."""
         if generator is not None and seed is not None:
             raise ValueError("pass either generator or seed, not both")
+        batch_size = check_int(batch_size, "batch_size", low=1)
+        height = check_int(height, "height", low=1)
+        width = check_int(width, "width", low=1)
+        seed = check_seed(seed, allow_generator=False)
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
         if generator is None:
             generator = torch.Generator()
             if seed is None:
@@ -75,6 +85,8 @@ class Pipeline:
     def apply(self, images: torch.Tensor, params: list[Params]) -> torch.Tensor:
         """Apply given parameters; samples whose parameters are the identity are copied through."""
         images = _check_images(images)
+        if not isinstance(params, list | tuple):
+            raise TypeError(f"params must be a list of dicts, got {type(params).__name__}")
         if len(params) != len(self.transforms):
             raise ValueError(
                 f"params has {len(params)} entries but the pipeline has "
@@ -82,8 +94,17 @@ class Pipeline:
             )
         batch, _, height, width = images.shape
         x = images
-        for t, p in zip(self.transforms, params):
+        for i, (t, p) in enumerate(zip(self.transforms, params)):
+            # a mistyped key would otherwise be ignored (or fail deep inside kornia)
+            check_keys(p, f"params[{i}]", t.param_names)
+            missing = [k for k in t.param_names if k not in p]
+            if missing:
+                raise ValueError(f"params[{i}] lacks keys {missing} of {type(t).__name__}")
             for k, v in p.items():
+                if not isinstance(v, torch.Tensor):
+                    raise TypeError(f"params[{i}][{k!r}] must be a tensor, got {type(v).__name__}")
+                if v.is_floating_point() and not bool(torch.isfinite(v).all()):
+                    raise ValueError(f"params[{i}][{k!r}] contains NaN or inf")
                 if v.shape[0] != batch:
                     raise ValueError(
                         f"params[{k!r}] is for a batch of {v.shape[0]}, images has {batch}"
