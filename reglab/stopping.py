@@ -8,14 +8,25 @@ when to stop. The decision order, checked at every :meth:`EarlyStopping.step`:
    count against patience);
 3. the metric *improves* iff it beats the best so far by strictly more than ``min_delta``
    (``min``: ``metric < best - min_delta``; a change of exactly ``min_delta`` is not an
-   improvement); the best starts at ``baseline`` when given, so the first checks must beat
-   it;
+   improvement); an improvement records the new best and calls ``on_improvement`` (e.g.
+   :class:`reglab.torch.BestWeights`'s ``save``);
 4. reaching ``stopping_threshold`` (strictly better than it) stops — after recording the
    improvement, so restore-best sees it;
 5. crossing ``divergence_threshold`` (strictly worse than it) stops;
-6. otherwise a non-improving check increments ``wait``; ``wait >= patience`` stops.
-   ``patience`` counts checks, not epochs (``patience=0`` stops at the first non-improving
-   check).
+6. ``wait`` is reset to 0 by a check that improves *and* beats ``baseline`` (when given) by
+   more than ``min_delta``; every other check increments it, and ``wait >= patience`` stops.
+   ``patience`` counts checks, not epochs (``patience=0`` stops at the first check that does
+   not reset ``wait``).
+
+``baseline`` follows Keras' documentation of ``EarlyStopping(baseline=...,
+restore_best_weights=True)``: when no check beats the baseline, training runs for
+``patience`` checks and the best weights *of that set* are restored. So the best is tracked
+from the first check on (``best`` is the best metric seen, never the baseline itself) and
+``on_improvement`` fires for improvements that do not reach the baseline; only resetting the
+patience needs the baseline beaten. (Keras' code, unlike its documentation, does not stop on
+a check that improves on the best without beating the baseline: a series that keeps improving
+slowly below the baseline never stops there. Here it stops after ``patience`` checks, as
+documented.)
 
 The state (best, wait, ...) round-trips through :meth:`~EarlyStopping.state_dict` so a resumed
 run stops where the uninterrupted one would. Snapshotting the best weights is a hook
@@ -26,6 +37,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from numbers import Integral, Real
 from typing import Any
 
 __all__ = ["EarlyStopping"]
@@ -47,12 +59,34 @@ def _optional_real(name: str, value: object) -> float | None:
 
 
 def _real(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if _is_bool(value) or not isinstance(value, Real):
         raise TypeError(f"{name} must be a real number, got {value!r}")
     value = float(value)
     if math.isnan(value):
         raise ValueError(f"{name} must not be NaN")
     return value
+
+
+def _is_bool(value: object) -> bool:
+    # numpy.bool_ is not a subclass of bool; recognised by name to keep this module free of
+    # imports
+    return isinstance(value, bool) or type(value).__name__ == "bool_"
+
+
+def _bool(name: str, value: object) -> bool:
+    """``value`` itself if it is a bool: a string such as ``"no"`` is truthy and would switch
+    the option on."""
+    if not _is_bool(value):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def _nonnegative_int(name: str, value: object) -> int:
+    if _is_bool(value) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be an int >= 0, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+    return int(value)
 
 
 class EarlyStopping:
@@ -67,7 +101,9 @@ class EarlyStopping:
     patience : int
         Number of consecutive non-improving checks tolerated, >= 0.
     baseline : float, optional
-        Initial best value to beat.
+        Value a check must beat (by more than ``min_delta``) to reset the patience count;
+        the best is still tracked below it (Keras' documented behaviour, see the module
+        docstring).
     start_from_epoch : int
         Checks with a smaller epoch are ignored.
     stopping_threshold : float, optional
@@ -82,7 +118,7 @@ class EarlyStopping:
     Attributes
     ----------
     best : float or None
-        Best metric so far (or the baseline).
+        Best metric so far (None before the first counted check).
     best_epoch : int or None
     wait : int
         Consecutive non-improving checks.
@@ -122,15 +158,12 @@ class EarlyStopping:
         self.min_delta = _real("min_delta", min_delta)
         if self.min_delta < 0 or math.isinf(self.min_delta):
             raise ValueError(f"min_delta must be finite and >= 0, got {min_delta!r}")
-        for name, value in (("patience", patience), ("start_from_epoch", start_from_epoch)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be an int >= 0, got {value!r}")
-        self.patience = patience
-        self.start_from_epoch = start_from_epoch
+        self.patience = _nonnegative_int("patience", patience)
+        self.start_from_epoch = _nonnegative_int("start_from_epoch", start_from_epoch)
         self.baseline = _optional_real("baseline", baseline)
         self.stopping_threshold = _optional_real("stopping_threshold", stopping_threshold)
         self.divergence_threshold = _optional_real("divergence_threshold", divergence_threshold)
-        self.check_finite = bool(check_finite)
+        self.check_finite = _bool("check_finite", check_finite)
         if on_improvement is not None and not callable(on_improvement):
             raise TypeError(f"on_improvement must be callable, got {on_improvement!r}")
         self.on_improvement = on_improvement
@@ -138,7 +171,7 @@ class EarlyStopping:
 
     def reset(self) -> None:
         """Forget the history (configuration kept)."""
-        self.best: float | None = self.baseline
+        self.best: float | None = None
         self.best_epoch: int | None = None
         self.wait = 0
         self.n_checks = 0
@@ -150,11 +183,11 @@ class EarlyStopping:
     def _better(self, a: float, b: float) -> bool:
         return a < b if self.mode == "min" else a > b
 
-    def _improves(self, metric: float) -> bool:
-        if self.best is None:
+    def _improves(self, metric: float, reference: float | None) -> bool:
+        if reference is None:
             return True
         shift = -self.min_delta if self.mode == "min" else self.min_delta
-        return self._better(metric, self.best + shift)
+        return self._better(metric, reference + shift)
 
     def step(self, metric: float, epoch: int | None = None) -> bool:
         """Record one check; returns True when training should stop.
@@ -171,19 +204,27 @@ class EarlyStopping:
                 f"step() called after the stop at epoch {self.stopped_epoch} "
                 f"({self.reason}); call reset() to reuse"
             )
+        if isinstance(metric, str | bytes) or _is_bool(metric):
+            # float("0.5") would parse a string; a bool is not a metric
+            raise TypeError(f"metric must be a real number, got {metric!r}")
         try:
             metric = float(metric)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RuntimeError):
             raise TypeError(f"metric must be a real number, got {metric!r}") from None
-        epoch = self.n_checks if epoch is None else epoch
+        if epoch is not None and (_is_bool(epoch) or not isinstance(epoch, Integral)):
+            raise TypeError(f"epoch must be an int or None, got {epoch!r}")
+        epoch = self.n_checks if epoch is None else int(epoch)
         self.n_checks += 1
         self.improved = False
         if self.check_finite and not math.isfinite(metric):
             return self._stop(epoch, "non-finite")
         if epoch < self.start_from_epoch:
             return False
-        if self._improves(metric):
-            self.best, self.best_epoch, self.wait, self.improved = metric, epoch, 0, True
+        beats_baseline = self._improves(metric, self.baseline)
+        if self._improves(metric, self.best):
+            self.best, self.best_epoch, self.improved = metric, epoch, True
+            if beats_baseline:
+                self.wait = 0
             if self.on_improvement is not None:
                 self.on_improvement()
         thr = self.stopping_threshold
@@ -192,7 +233,7 @@ class EarlyStopping:
         div = self.divergence_threshold
         if div is not None and self._better(div, metric):
             return self._stop(epoch, "divergence_threshold")
-        if not self.improved:
+        if not (self.improved and beats_baseline):
             self.wait += 1
             if self.wait >= self.patience:
                 return self._stop(epoch, "patience")

@@ -22,7 +22,7 @@ from reglab.torch.dropout import (
     locked_dropout,
 )
 from reglab.torch.function import jacobian_penalty, operator_norm, spectral_norm_penalty
-from reglab.torch.mc_dropout import STOCHASTIC_MODULES, mc_dropout, mc_predict
+from reglab.torch.mc_dropout import STOCHASTIC_MODULES, mc_dropout, mc_dropout_modules, mc_predict
 from reglab.torch.mixing import MixUpCutMix, cutmix, mixup
 from reglab.torch.noise import (
     GaussianNoise,
@@ -77,6 +77,7 @@ __all__ = [
     "label_smoothing_cross_entropy",
     "locked_dropout",
     "mc_dropout",
+    "mc_dropout_modules",
     "mc_predict",
     "mixup",
     "operator_norm",

@@ -45,7 +45,7 @@ def check_int(name: str, value: object, *, minimum: int | None = None) -> int:
         raise TypeError(f"{name} must be an int, got {value!r}")
     value = int(value)
     if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
     return value
 
 

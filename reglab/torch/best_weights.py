@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from reglab.torch._checks import check_bool, check_module
+
 __all__ = ["BestWeights"]
 
 
@@ -47,11 +49,15 @@ class BestWeights:
         device: torch.device | str | None = None,
         restore_on_exit: bool = True,
     ) -> None:
-        if not isinstance(model, nn.Module):
-            raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
-        self.model = model
+        self.model: nn.Module = check_module("model", model)
+        if device is not None:
+            try:
+                device = torch.device(device)
+            except (RuntimeError, TypeError):
+                raise ValueError(f"device must be a torch.device or a device string, got "
+                                 f"{device!r}") from None  # fmt: skip
         self.device = device
-        self.restore_on_exit = restore_on_exit
+        self.restore_on_exit = check_bool("restore_on_exit", restore_on_exit)
         self.snapshot: dict[str, torch.Tensor] | None = None
         self.n_saves = 0
 

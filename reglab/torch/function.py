@@ -16,7 +16,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from reglab.torch._checks import check_generator, check_positive_int, check_tensor
+from reglab.torch._checks import (
+    _compiling,
+    check_bool,
+    check_generator,
+    check_keys,
+    check_module,
+    check_positive_int,
+    check_real,
+    check_tensor,
+)
 
 __all__ = ["jacobian_penalty", "operator_norm", "spectral_norm_penalty"]
 
@@ -56,6 +65,15 @@ def _transpose(module: nn.Module, w: torch.Tensor, shape, op):
     return by_autograd
 
 
+def _input_shape(input_shape: object) -> tuple[int, ...]:
+    if isinstance(input_shape, str | bytes) or not isinstance(input_shape, Sequence | torch.Size):
+        raise TypeError(f"input_shape must be a sequence of ints, got {input_shape!r}")
+    dims = tuple(input_shape)
+    if not dims or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in dims):
+        raise ValueError(f"input_shape must be a non-empty sequence of ints >= 1, got {dims!r}")
+    return dims
+
+
 def operator_norm(
     module: nn.Module,
     input_shape: Sequence[int],
@@ -82,6 +100,8 @@ def operator_norm(
         Stop when the eigen-residual ``||A^T A v - lambda v|| <= tol * lambda`` (checked
         every 10 iterations). Power iteration converges like ``(sigma_2 / sigma_1)^(2k)``:
         slowly when the top two singular values are close. The value is a lower bound.
+        Under ``torch.compile`` all ``n_iter`` iterations run (the stopping test reads the
+        device and would break the graph).
     generator : torch.Generator, optional
         For the random start, on the weight's device.
     """
@@ -90,7 +110,8 @@ def operator_norm(
     weight = module.weight
     apply = _linear_part(module, weight)
     n_iter = check_positive_int("n_iter", n_iter)
-    shape = (1, *(int(s) for s in input_shape))
+    tol = check_real("tol", tol, low=0.0)
+    shape = (1, *_input_shape(input_shape))
     check_generator(generator, weight.device)
     w = weight.detach()
     op = _linear_part(module, w)
@@ -100,7 +121,7 @@ def operator_norm(
     tiny = torch.finfo(w.dtype).tiny
     for i in range(n_iter):
         ata_v = transpose(op(v))
-        if i % 10 == 9:  # read back (a sync) only every 10 iterations
+        if i % 10 == 9 and not _compiling():  # read back (a sync) only every 10 iterations
             # eigen-residual of A^T A: the Rayleigh quotient's error is <= residual^2 / gap
             lam = (ata_v * v).sum()
             if float((ata_v - lam * v).norm()) <= tol * float(lam):
@@ -140,14 +161,14 @@ def spectral_norm_penalty(
     operator norm (:func:`operator_norm`) on inputs of that shape. Gradient: ``sigma u v^T``
     per layer.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    check_module("model", model)
     n_iter = check_positive_int("n_iter", n_iter)
-    input_shapes = dict(input_shapes or {})
     layers = {n: m for n, m in model.named_modules() if isinstance(m, _LINEAR_OPS)}
-    unknown = set(input_shapes) - set(layers)
-    if unknown:
-        raise ValueError(f"input_shapes names {sorted(unknown)} that are not Linear/Conv layers")
+    if input_shapes is None:
+        input_shapes = {}
+    input_shapes = dict(check_keys("input_shapes", input_shapes, layers,
+                                   what="Linear/Conv layers of model"))  # fmt: skip
+    check_generator(generator, next(iter(layers.values())).weight.device if layers else "cpu")
     terms = []
     for name, m in layers.items():
         if name in input_shapes:
@@ -192,6 +213,7 @@ def jacobian_penalty(
     """
     check_tensor("x", x)
     check_tensor("y", y)
+    create_graph = check_bool("create_graph", create_graph)
     if not x.requires_grad:
         raise ValueError("x must require grad (x.requires_grad_(True) before computing y)")
     if x.shape[0] != y.shape[0]:

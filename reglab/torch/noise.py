@@ -17,7 +17,14 @@ from collections.abc import Iterable, Sequence
 import torch
 from torch import nn
 
-from reglab.torch._checks import check_generator, check_nonnegative, check_tensor
+from reglab.torch._checks import (
+    check_bool,
+    check_generator,
+    check_int,
+    check_module,
+    check_nonnegative,
+    check_tensor,
+)
 
 __all__ = [
     "GaussianNoise",
@@ -26,6 +33,12 @@ __all__ = [
     "gaussian_noise",
     "gradient_noise_std",
 ]
+
+
+def _generator_arg(generator: object) -> torch.Generator | None:
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {generator!r}")
+    return generator
 
 
 def gaussian_noise(
@@ -42,6 +55,9 @@ def gaussian_noise(
     """
     check_tensor("x", x)
     std = check_nonnegative("std", std)
+    check_bool("training", training)
+    if not x.is_floating_point():
+        raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")
     if not training or std == 0.0:
         return x
     check_generator(generator, x.device)
@@ -55,7 +71,7 @@ class GaussianNoise(nn.Module):
     def __init__(self, std: float = 0.1, *, generator: torch.Generator | None = None) -> None:
         super().__init__()
         self.std = check_nonnegative("std", std)
-        self.generator = generator
+        self.generator = _generator_arg(generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return gaussian_noise(x, self.std, self.training, generator=self.generator)
@@ -90,10 +106,8 @@ class WeightNoise(nn.Module):
         generator: torch.Generator | None = None,
     ):
         super().__init__()
-        self.generator = generator
-        if not isinstance(module, nn.Module):
-            raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
-        self.module = module
+        self.generator = _generator_arg(generator)
+        self.module = check_module("module", module)
         self.std = check_nonnegative("std", std)
         own = [n for n, _ in module.named_parameters()]
         names = own if names is None else ([names] if isinstance(names, str) else list(names))
@@ -117,8 +131,7 @@ class WeightNoise(nn.Module):
 
 def gradient_noise_std(step: int, eta: float = 0.3, gamma: float = 0.55) -> float:
     """``sigma_t = sqrt(eta / (1 + t)^gamma)`` (Neelakantan et al., 2015)."""
-    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
-        raise ValueError(f"step must be an int >= 0, got {step!r}")
+    step = check_int("step", step, minimum=0)
     eta = check_nonnegative("eta", eta)
     gamma = check_nonnegative("gamma", gamma)
     return math.sqrt(eta / (1.0 + step) ** gamma)
@@ -148,12 +161,16 @@ class GradientNoise:
         *,
         generator: torch.Generator | None = None,
     ) -> None:
+        if isinstance(params, torch.Tensor):
+            params = [params]
         self.params = list(params)
         if not self.params:
             raise ValueError("params is empty")
+        if not all(isinstance(p, torch.Tensor) for p in self.params):
+            raise TypeError("params must be tensors (e.g. model.parameters())")
         self.eta = check_nonnegative("eta", eta)
         self.gamma = check_nonnegative("gamma", gamma)
-        self.generator = generator
+        self.generator = _generator_arg(generator)
         self.t = 0
 
     @torch.no_grad()
@@ -180,7 +197,10 @@ class GradientNoise:
         missing = {"t", "eta", "gamma"} - set(state)
         if missing:
             raise ValueError(f"state is missing {sorted(missing)}")
-        self.t, self.eta, self.gamma = int(state["t"]), state["eta"], state["gamma"]
+        t = check_int("state['t']", state["t"], minimum=0)
+        eta = check_nonnegative("state['eta']", state["eta"])
+        gamma = check_nonnegative("state['gamma']", state["gamma"])
+        self.t, self.eta, self.gamma = t, eta, gamma
         if "generator" in state:
             if self.generator is None:
                 raise ValueError(

@@ -21,7 +21,7 @@ from fnmatch import fnmatchcase
 import torch
 from torch import nn
 
-from reglab.torch._checks import check_nonnegative
+from reglab.torch._checks import check_bool, check_keys, check_module, check_nonnegative
 
 __all__ = [
     "NORM_LAYERS",
@@ -46,10 +46,28 @@ def _named(model_or_named) -> list[tuple[str, torch.Tensor]]:
         return list(model_or_named.named_parameters())
     if isinstance(model_or_named, Mapping):
         return list(model_or_named.items())
+    if isinstance(model_or_named, str | bytes | torch.Tensor) or not isinstance(
+        model_or_named, Iterable
+    ):
+        raise TypeError(
+            "params must be an nn.Module, a mapping or (name, tensor) pairs, got "
+            f"{type(model_or_named).__name__}"
+        )
     items = list(model_or_named)
-    if not all(isinstance(i, tuple) and len(i) == 2 for i in items):
+    ok = all(
+        isinstance(i, tuple) and len(i) == 2 and isinstance(i[0], str)
+        and isinstance(i[1], torch.Tensor) for i in items
+    )  # fmt: skip
+    if not ok:
         raise TypeError("params must be an nn.Module, a mapping or (name, tensor) pairs")
     return items
+
+
+def _patterns(exclude: object) -> list[str]:
+    patterns = [exclude] if isinstance(exclude, str) else list(exclude)
+    if not all(isinstance(pat, str) for pat in patterns):
+        raise TypeError(f"exclude must be name patterns (strings), got {exclude!r}")
+    return patterns
 
 
 def _norm_param_names(model: nn.Module) -> set[str]:
@@ -85,7 +103,10 @@ def decay_mask(
     dict
         ``name -> bool`` for every parameter with ``requires_grad``; frozen ones are absent.
     """
-    patterns = [exclude] if isinstance(exclude, str) else list(exclude)
+    patterns = _patterns(exclude)
+    exclude_1d = check_bool("exclude_1d", exclude_1d)
+    exclude_bias = check_bool("exclude_bias", exclude_bias)
+    exclude_norm = check_bool("exclude_norm", exclude_norm)
     norm = _norm_param_names(model) if (exclude_norm and isinstance(model, nn.Module)) else set()
     mask = {}
     for name, p in _named(model):
@@ -110,13 +131,19 @@ def _masked_terms(params, mask: MaskLike, exclude, fn):
         chosen = decay_mask(params if isinstance(params, nn.Module) else named, exclude)
         mask = lambda name, p: chosen.get(name, False)  # noqa: E731
     elif isinstance(mask, Mapping):
-        table = mask
+        # a mistyped name must not silently switch its penalty off
+        table = check_keys("mask", mask, {n for n, _ in named}, what="parameter names")
         mask = lambda name, p: table.get(name, False)  # noqa: E731
     elif not callable(mask):
         raise TypeError(f"mask must be None, a mapping or a callable, got {type(mask).__name__}")
+    else:
+        _patterns(exclude)
     terms = []
     for name, p in named:
         m = mask(name, p)
+        if not isinstance(m, torch.Tensor):
+            # a string such as "no" is truthy: only real booleans select a parameter
+            m = check_bool(f"mask[{name!r}]", m)
         if isinstance(m, torch.Tensor):
             if m.shape != p.shape:
                 raise ValueError(
@@ -145,7 +172,9 @@ def l2_penalty(params, *, mask: MaskLike = None, exclude: Iterable[str] = ()) ->
     params : nn.Module, mapping or (name, tensor) pairs
     mask : callable ``(name, param) -> bool | Tensor``, mapping ``name -> bool | Tensor``, or None
         Which parameters (bool) or which entries (a 0/1 tensor of the parameter's shape) to
-        penalise; None uses :func:`decay_mask` (no biases, 1-D or norm parameters).
+        penalise; None uses :func:`decay_mask` (no biases, 1-D or norm parameters). A
+        mapping may only name existing parameters (a mistyped key is an error, not a
+        penalty silently switched off), and its values must be bools or tensors.
     exclude : iterable of str
         Name patterns added to the default mask (ignored when ``mask`` is given).
 
@@ -192,8 +221,7 @@ def weight_decay_param_groups(
         ``[{'params': [...], 'weight_decay': weight_decay}, {'params': [...],
         'weight_decay': 0.0}]``.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    check_module("model", model)
     weight_decay = check_nonnegative("weight_decay", weight_decay)
     mask = decay_mask(
         model, exclude, exclude_1d=exclude_1d, exclude_bias=exclude_bias, exclude_norm=exclude_norm

@@ -34,7 +34,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from reglab.torch._checks import check_nonnegative, check_positive_int
+from reglab.torch._checks import check_bool, check_module, check_nonnegative, check_positive_int
 
 __all__ = ["LookSAM", "SAM"]
 
@@ -109,6 +109,8 @@ class SAM(torch.optim.Optimizer):
     ) -> None:
         rho = check_nonnegative("rho", rho)
         eta = check_nonnegative("eta", eta)
+        # a string such as "no" would be truthy and switch ASAM on
+        adaptive = check_bool("adaptive", adaptive)
         if isinstance(base_optimizer, torch.optim.Optimizer) or not callable(base_optimizer):
             raise TypeError(
                 "base_optimizer must be an optimizer class such as torch.optim.SGD (SAM builds "
@@ -120,10 +122,16 @@ class SAM(torch.optim.Optimizer):
             raise ValueError(f"bn_mode must be one of {_BN_MODES}, got {bn_mode!r}")
         if bn_mode == "first" and not isinstance(model, nn.Module):
             raise ValueError("bn_mode='first' needs model=<the nn.Module> to find its BatchNorms")
+        if model is not None:
+            check_module("model", model)
         self.interval = check_positive_int("interval", interval)
         self.look_alpha = check_nonnegative("look_alpha", look_alpha)
         self.model, self.bn_mode = model, bn_mode
-        super().__init__(params, dict(rho=rho, adaptive=bool(adaptive), eta=eta, **base_kwargs))
+        super().__init__(params, dict(rho=rho, adaptive=adaptive, eta=eta, **base_kwargs))
+        for i, group in enumerate(self.param_groups):  # groups may set their own values
+            group["rho"] = check_nonnegative(f"param_groups[{i}]['rho']", group["rho"])
+            group["eta"] = check_nonnegative(f"param_groups[{i}]['eta']", group["eta"])
+            group["adaptive"] = check_bool(f"param_groups[{i}]['adaptive']", group["adaptive"])
         self.base_optimizer = base_optimizer(self.param_groups, **base_kwargs)
         # Share the group dicts: a scheduler changing SAM's lr changes the base's.
         self.base_optimizer.param_groups = self.param_groups
@@ -150,6 +158,7 @@ class SAM(torch.optim.Optimizer):
     @torch.no_grad()
     def first_step(self, zero_grad: bool = True) -> None:
         """Save ``w``, move to ``w + e`` and (by default) clear the gradients."""
+        zero_grad = check_bool("zero_grad", zero_grad)
         if self._phase == "perturbed":
             raise RuntimeError("first_step called twice: call second_step() or restore() first")
         groups = self._with_grad()
@@ -196,6 +205,7 @@ class SAM(torch.optim.Optimizer):
     @torch.no_grad()
     def second_step(self, zero_grad: bool = False, *, scaler=None) -> None:
         """Restore ``w`` and let the base optimizer step with the gradient taken at ``w + e``."""
+        zero_grad = check_bool("zero_grad", zero_grad)
         if self._phase == "idle":
             raise RuntimeError("second_step called without first_step")
         self.restore()

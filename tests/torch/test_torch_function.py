@@ -129,5 +129,5 @@ def test_jacobian_penalty_errors():
     xr = x.clone().requires_grad_(True)
     with pytest.raises(ValueError, match="same batch size"):
         rt.jacobian_penalty(xr, (xr * 2)[:2])
-    with pytest.raises(ValueError, match="projections must be >= 1"):
+    with pytest.raises(ValueError, match="projections must be an int >= 1"):
         rt.jacobian_penalty(xr, xr * 2, projections=0)

@@ -54,9 +54,10 @@ def test_mc_predict_matches_manual_loop():
     assert torch.allclose(var, outs.var(0, correction=0), atol=1e-5)
     assert (var > 0).all()  # dropout is on
     assert model.training  # restored
-    # without dropout modules the variance is exactly zero
+    # without any stochastic module the variance would be exactly zero: refused
     det = nn.Sequential(nn.Linear(5, 3))
-    assert torch.equal(rt.mc_predict(det, x, samples=3)[1], torch.zeros(4, 3))
+    with pytest.raises(ValueError, match="zero variance"):
+        rt.mc_predict(det, x, samples=3)
 
 
 def test_mc_predict_bad_samples():
