@@ -190,24 +190,21 @@ def drill(
     store: Path = STORE_OPT,
     evidence: bool = typer.Option(True, "--evidence/--no-evidence", help="Show live evidence."),
 ) -> None:
-    """Interview drill: answer, then see a strong answer and the lab's live evidence."""
-    from reglab.lab.drill import pick_questions, run_drill
+    """Interview drill: answer, see the strong answer with the lab's live verdicts, grade
+    yourself; questions come back by Leitner box (a .drill.json file next to the store)."""
+    from reglab.lab.drill import Deck, pick_questions, run_drill, summary
 
     try:
-        chosen = pick_questions(questions, seed)
+        deck = Deck.for_store(store)
+        chosen = pick_questions(questions, seed, deck)
     except ValueError as exc:
         raise _fail(str(exc)) from exc
     screen = Console()  # wraps long answers inside their panels
     results = run_drill(
-        chosen, _open_store(store), console=screen, ask=screen.input, evidence=evidence
+        chosen, _open_store(store), console=screen, ask=screen.input, evidence=evidence, deck=deck
     )
-    score = sum(r.points for r in results)
-    possible = sum(r.possible for r in results)
-    answered = sum(bool(r.answer.strip()) for r in results)
-    screen.print(
-        f"[bold]Final score: {score}/{possible}[/bold] "
-        f"({answered} of {len(results)} questions answered)"
-    )
+    screen.print(f"[bold]{summary(results)}[/bold]", highlight=False)
+    screen.print(f"Leitner boxes: {deck.path}", markup=False, highlight=False)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -1,7 +1,9 @@
 """The drill's questions: the deep dive's ten most-asked questions and its gotchas table.
 
-Each question carries a strong answer in our words, the key ideas a good answer mentions
-(each a label and the words that show it), and the lab claims whose live evidence backs it.
+Each question carries a strong answer in our words, the key ideas a complete answer covers
+(a checklist the user grades themself against) and the lab claims whose live verdicts the drill
+quotes next to the strong answer. There is no keyword scorer: a scorer that counts words
+gives a negated answer ("dropout is NOT off at inference") the same marks as the right one.
 """
 
 from __future__ import annotations
@@ -11,10 +13,9 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Concept:
-    """A key idea of an answer and the words (lower-case substrings) that show it."""
+    """A key idea a complete answer covers (shown as a checklist for self-grading)."""
 
     label: str
-    words: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -27,8 +28,8 @@ class Question:
     claims: tuple[str, ...]
 
 
-def _c(label: str, *words: str) -> Concept:
-    return Concept(label, tuple(w.lower() for w in words))
+def _c(label: str) -> Concept:
+    return Concept(label)
 
 
 QUESTIONS: tuple[Question, ...] = (
@@ -41,10 +42,10 @@ QUESTIONS: tuple[Question, ...] = (
         "Regularization accepts a little bias to remove a lot of variance; the best strength "
         "sits at the bottom of the resulting U-curve.",
         (
-            _c("bias squared", "bias"),
-            _c("variance across training sets", "variance"),
-            _c("irreducible noise", "noise", "irreducible"),
-            _c("regularization trades variance for bias", "trade", "regulari"),
+            _c("bias squared"),
+            _c("variance across training sets"),
+            _c("irreducible noise"),
+            _c("regularization trades variance for bias"),
         ),
         ("bias-variance-identity", "bias-variance-u-curve"),
     ),
@@ -57,10 +58,10 @@ QUESTIONS: tuple[Question, ...] = (
         "a sphere with no corners, so it shrinks every coefficient proportionally and none to "
         "zero. Bayesian view: L1 is MAP under a Laplace prior, L2 under a Gaussian prior.",
         (
-            _c("L1 gives exact zeros / sparsity", "sparse", "zero"),
-            _c("geometry: diamond corners vs sphere", "corner", "diamond", "sphere", "circle"),
-            _c("L2 shrinks proportionally", "shrink"),
-            _c("Laplace vs Gaussian prior", "laplace", "gaussian", "prior"),
+            _c("L1 gives exact zeros / sparsity"),
+            _c("geometry: diamond corners vs sphere"),
+            _c("L2 shrinks proportionally"),
+            _c("Laplace vs Gaussian prior"),
         ),
         ("l1-l2-geometry", "l1-exact-zeros", "l2-shrinks-proportionally"),
     ),
@@ -73,10 +74,10 @@ QUESTIONS: tuple[Question, ...] = (
         "dropout is off and nothing needs rescaling; the deterministic net approximates the "
         "geometric mean of the exponentially many thinned sub-networks.",
         (
-            _c("random zeroing with probability p", "zero", "random", "drop"),
-            _c("rescale by 1/(1-p)", "1/(1-p)", "scale", "rescal"),
-            _c("off at inference", "inference", "eval", "disable", "off"),
-            _c("ensemble of sub-networks", "ensemble", "sub-network", "subnetwork"),
+            _c("random zeroing with probability p"),
+            _c("rescale by 1/(1-p)"),
+            _c("off at inference"),
+            _c("ensemble of sub-networks"),
         ),
         ("dropout-inference-scaling", "dropout-geometric-mean"),
     ),
@@ -89,10 +90,10 @@ QUESTIONS: tuple[Question, ...] = (
         "the effective capacity small. For least squares, gradient descent stopped at time t "
         "behaves like ridge with lambda about 1/t: its risk is within a factor 1.69 of ridge's.",
         (
-            _c("stops before fitting noise", "noise", "overfit"),
-            _c("validation set monitoring", "validation"),
-            _c("equivalent to L2 with lambda ~ 1/t", "l2", "ridge", "1/t", "1/(lr"),
-            _c("restore best weights", "restore", "best"),
+            _c("stops before fitting noise"),
+            _c("validation set monitoring"),
+            _c("equivalent to L2 with lambda ~ 1/t"),
+            _c("restore best weights"),
         ),
         ("early-stopping-is-ridge", "early-stopping-restore-best"),
     ),
@@ -104,9 +105,9 @@ QUESTIONS: tuple[Question, ...] = (
         "same as asking the function to be invariant to those transformations: the model can "
         "memorise individual points but not their whole orbit, so it learns the invariance.",
         (
-            _c("label-preserving transformations", "transform", "label"),
-            _c("enforces invariance", "invarian"),
-            _c("larger effective dataset", "dataset", "data set", "more data", "effective"),
+            _c("label-preserving transformations"),
+            _c("enforces invariance"),
+            _c("larger effective dataset"),
         ),
         ("augmentation-enforces-invariance",),
     ),
@@ -118,9 +119,9 @@ QUESTIONS: tuple[Question, ...] = (
         "finite optimum, a logit gap of log(1 + K(1-eps)/eps), so logits stay bounded, the "
         "model stops being over-confident, and calibration usually improves.",
         (
-            _c("soft targets (1-eps) + eps/K", "soft", "eps", "epsilon"),
-            _c("bounded logits / no extreme logits", "logit", "bound", "extreme"),
-            _c("calibration / over-confidence", "calibrat", "confiden"),
+            _c("soft targets (1-eps) + eps/K"),
+            _c("bounded logits / no extreme logits"),
+            _c("calibration / over-confidence"),
         ),
         ("label-smoothing-bounded-logits",),
     ),
@@ -132,10 +133,10 @@ QUESTIONS: tuple[Question, ...] = (
         "labels, lambda ~ Beta(alpha, alpha). It asks the model to behave linearly between "
         "examples, a strong data-dependent regularizer that often improves calibration.",
         (
-            _c("interpolate pairs of inputs", "interpol", "convex", "combination", "mix"),
-            _c("labels mixed the same way", "label"),
-            _c("linear behaviour between examples", "linear"),
-            _c("calibration", "calibrat"),
+            _c("interpolate pairs of inputs"),
+            _c("labels mixed the same way"),
+            _c("linear behaviour between examples"),
+            _c("calibration"),
         ),
         ("mixup-calibration",),
     ),
@@ -147,9 +148,9 @@ QUESTIONS: tuple[Question, ...] = (
         "and biases it to flat ones, which tend to generalise better; full-batch GD instead "
         "drifts to the edge of stability where the top Hessian eigenvalue is about 2/lr.",
         (
-            _c("mini-batch noise", "noise", "batch"),
-            _c("flat minima", "flat", "sharp"),
-            _c("noise scale lr / batch size", "learning rate", "lr", "step size"),
+            _c("mini-batch noise"),
+            _c("flat minima"),
+            _c("noise scale lr / batch size"),
         ),
         ("sgd-noise-flat-minima",),
     ),
@@ -162,9 +163,9 @@ QUESTIONS: tuple[Question, ...] = (
         "the decay: it multiplies the weights by (1 - lr*wd) outside the adaptive step, so all "
         "weights shrink at the same rate. For plain SGD the two are identical.",
         (
-            _c("decoupled decay", "decoupl"),
-            _c("adaptive scaling weakens L2", "adaptive", "precondition", "second moment", "scal"),
-            _c("identical for SGD", "sgd"),
+            _c("decoupled decay"),
+            _c("adaptive scaling weakens L2"),
+            _c("identical for SGD"),
         ),
         ("weight-decay-vs-l2",),
     ),
@@ -176,9 +177,9 @@ QUESTIONS: tuple[Question, ...] = (
         "w + rho g/||g||, takes the gradient there, and applies it at w. It seeks flat minima "
         "and costs two forward-backward passes per step.",
         (
-            _c("worst-case loss in a neighbourhood", "max", "worst", "neighbo", "ball"),
-            _c("flat minima", "flat", "sharp"),
-            _c("two passes / ascent then descent", "two", "ascent", "perturb"),
+            _c("worst-case loss in a neighbourhood"),
+            _c("flat minima"),
+            _c("two passes / ascent then descent"),
         ),
         ("sam-flatter-minima",),
     ),
@@ -191,9 +192,9 @@ QUESTIONS: tuple[Question, ...] = (
         "is [-1, 1], so a coefficient stays at zero while |X_j^T r|/n <= alpha. The L2 ball is "
         "round, its gradient vanishes at 0, so nothing is pushed exactly to zero.",
         (
-            _c("corners on the axes", "corner", "diamond"),
-            _c("subgradient at zero", "subgradient", "kkt", "[-1"),
-            _c("L2 is round / smooth", "round", "sphere", "circle", "smooth"),
+            _c("corners on the axes"),
+            _c("subgradient at zero"),
+            _c("L2 is round / smooth"),
         ),
         ("l1-exact-zeros", "l1-l2-geometry"),
     ),
@@ -203,7 +204,7 @@ QUESTIONS: tuple[Question, ...] = (
         "Are L2 and weight decay the same?",
         "For SGD, yes: the iterates are identical. For Adam, no: the L2 gradient is "
         "preconditioned away; AdamW restores uniform decay by decoupling it.",
-        (_c("same for SGD", "sgd"), _c("not for Adam", "adam"), _c("AdamW decouples", "decoupl")),
+        (_c("same for SGD"), _c("not for Adam"), _c("AdamW decouples")),
         ("weight-decay-vs-l2",),
     ),
     Question(
@@ -214,8 +215,8 @@ QUESTIONS: tuple[Question, ...] = (
         "training already made the expected activations match. Forgetting the scaling shifts "
         "activations by (1-p); forgetting eval() keeps the noise on.",
         (
-            _c("switched off", "nothing", "off", "disable", "eval"),
-            _c("training-time scaling makes expectations match", "scal", "1/(1-p)", "expect"),
+            _c("switched off"),
+            _c("training-time scaling makes expectations match"),
         ),
         ("dropout-inference-scaling",),
     ),
@@ -226,9 +227,9 @@ QUESTIONS: tuple[Question, ...] = (
         "It is L2 in disguise (lambda about 1/(lr t)) and it stops once validation loss stops "
         "improving, before the model fits the noise; keep the best-validation weights.",
         (
-            _c("like L2 / ridge", "l2", "ridge"),
-            _c("validation loss stops improving", "validation"),
-            _c("fitting noise", "noise", "overfit"),
+            _c("like L2 / ridge"),
+            _c("validation loss stops improving"),
+            _c("fitting noise"),
         ),
         ("early-stopping-is-ridge", "early-stopping-restore-best"),
     ),
@@ -237,7 +238,7 @@ QUESTIONS: tuple[Question, ...] = (
         "gotchas",
         "Why does data augmentation work?",
         "It increases the effective dataset size and enforces invariance to the augmentations.",
-        (_c("effective dataset size", "dataset", "data"), _c("invariance", "invarian")),
+        (_c("effective dataset size"), _c("invariance")),
         ("augmentation-enforces-invariance",),
     ),
     Question(
@@ -246,7 +247,7 @@ QUESTIONS: tuple[Question, ...] = (
         "What's MixUp?",
         "Linear interpolation of pairs of examples and of their labels; it encourages linear "
         "behaviour between training examples.",
-        (_c("interpolation of pairs", "interpol", "mix", "convex"), _c("linear", "linear")),
+        (_c("interpolation of pairs"), _c("linear")),
         ("mixup-calibration",),
     ),
     Question(
@@ -255,7 +256,7 @@ QUESTIONS: tuple[Question, ...] = (
         "L2 corresponds to what prior?",
         "A zero-mean Gaussian prior N(0, tau^2 I): the MAP estimate is ridge with "
         "lambda = sigma^2/tau^2.",
-        (_c("Gaussian prior", "gaussian", "normal"), _c("MAP", "map", "posterior")),
+        (_c("Gaussian prior"), _c("MAP")),
         ("l2-gaussian-map",),
     ),
     Question(
@@ -264,7 +265,7 @@ QUESTIONS: tuple[Question, ...] = (
         "L1 corresponds to what prior?",
         "A Laplace (double-exponential) prior: sharply peaked at zero, so the MAP has exact "
         "zeros; the lasso is that MAP.",
-        (_c("Laplace prior", "laplace", "double-exponential", "double exponential"),),
+        (_c("Laplace prior"),),
         ("l1-laplace-map",),
     ),
     Question(
@@ -273,7 +274,7 @@ QUESTIONS: tuple[Question, ...] = (
         "Why does SGD generalise better than full-batch GD?",
         "Implicit regularization: its gradient noise, scaled by lr/batch size, steers it to "
         "flat minima.",
-        (_c("gradient noise", "noise"), _c("flat minima", "flat", "sharp")),
+        (_c("gradient noise"), _c("flat minima")),
         ("sgd-noise-flat-minima",),
     ),
     Question(
@@ -283,8 +284,8 @@ QUESTIONS: tuple[Question, ...] = (
         "When the model already underfits (it removes capacity it needs) and when data is "
         "plentiful, as in LLM pre-training at scale.",
         (
-            _c("underfitting", "underfit", "capacity"),
-            _c("plenty of data", "data", "plentiful", "llm"),
+            _c("underfitting"),
+            _c("plenty of data"),
         ),
         ("dropout-hurts-underfitting",),
     ),
