@@ -92,7 +92,30 @@ def check_X_y(X, y, *, accept_sparse: bool = True, dtype=(np.float64, np.float32
             f"X and y have mismatched shapes: X has {X.shape[0]} samples, y has {y.shape[0]}"
         )
     check_finite(y, "y")
+    check_scale(X, "X")
+    check_scale(y, "y")
     return X, y
+
+
+def check_scale(a, name: str) -> None:
+    """Refuse ``a`` whose squared sums overflow float64 (``n * max|a|^2 > 1e300``).
+
+    Every objective here sums squares or products of entries (``||y - Xw||^2``,
+    ``X^T X``, ``X^T y``, the Lipschitz constant ``||X||^2``): with entries near 1e300 these
+    are ``inf`` and the duality gap NaN, so a solver could never certify anything.  The margin
+    (1e300 rather than 1.8e308) leaves room for the products with ``y`` and ``alpha``.
+    """
+    data = a.data if sp.issparse(a) else np.asarray(a)
+    if not data.size:
+        return
+    amax = float(np.max(np.abs(data)))
+    n = a.shape[0]
+    if amax > 0 and (np.log10(amax) * 2 + np.log10(max(n, 1))) > 300:
+        raise ValueError(
+            f"{name} is too large for float64 arithmetic: max |{name}| = {amax:.3e} with "
+            f"{n} samples makes the sums of squares of the objective overflow (limit "
+            f"n * max|{name}|^2 <= 1e300); rescale {name} (e.g. StandardScaler)"
+        )
 
 
 def check_sample_weight(sample_weight, n_samples: int, dtype) -> np.ndarray | None:
@@ -113,3 +136,30 @@ def check_sample_weight(sample_weight, n_samples: int, dtype) -> np.ndarray | No
     if not np.any(sw > 0):
         raise ValueError("sample_weight is zero everywhere; at least one weight must be > 0")
     return sw
+
+
+def check_labels(y) -> None:
+    """Refuse class labels that hold NaN or None (they would become a class of their own)."""
+    arr = np.asarray(y)
+    if arr.dtype.kind == "f":
+        bad = ~np.isfinite(arr)
+    elif arr.dtype.kind == "O":
+        bad = np.array(
+            [v is None or (isinstance(v, float) and not np.isfinite(v)) for v in arr.ravel()]
+        )
+    else:
+        return
+    if np.any(bad):
+        raise ValueError(
+            f"y contains {int(np.sum(bad))} missing or non-finite labels (NaN, inf or None); "
+            "a class label must be a finite number or a string"
+        )
+
+
+def check_positive_int(value, name: str, *, minimum: int = 1) -> int:
+    """Return ``value`` as an int after checking it is an integer >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {name}={value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {name}={value!r}")
+    return int(value)

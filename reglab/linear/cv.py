@@ -36,6 +36,31 @@ def _subset(a, idx):
     return None if a is None else a[idx]
 
 
+def _split(cv, X, y, sw, *, classifier=False, groups=None):
+    """The folds of ``cv``, refusing folds the CV could not score or fit.
+
+    A training set with fewer samples than needed, or a fold whose sample weights are all
+    zero on its training or its test rows (the test error would be 0/0), raises a ValueError
+    naming the fold and the argument.
+    """
+    folds = list(check_cv(cv, y, classifier=classifier).split(X, y, groups))
+    for k, (train, test) in enumerate(folds):
+        if train.size == 0 or test.size == 0:
+            raise ValueError(
+                f"cv fold {k} has an empty training or test set ({train.size} / {test.size} "
+                "samples); use fewer folds (cv) or more samples"
+            )
+        if sw is not None:
+            for part, idx in (("training", train), ("test", test)):
+                if not np.any(sw[idx] > 0):
+                    raise ValueError(
+                        f"sample_weight is zero on every {part} sample of cv fold {k}; "
+                        "every fold needs positive weights (shuffle the folds or drop "
+                        "the zero-weight rows)"
+                    )
+    return folds
+
+
 def _fold(make_problem_fn, penalty, alphas, solver, score_fn, X, y, sw, train, test):
     problem = make_problem_fn(X[train], y[train], _subset(sw, train))
     path = compute_path(problem, penalty, alphas, solver)
@@ -145,7 +170,7 @@ class _RegressorCV(_CVMixin, _LinearRegressorBase):
         def make(Xt, yt, swt):
             return prepare(Xt, yt, Quadratic(), sample_weight=swt, fit_intercept=fit_intercept)[0]
 
-        folds = list(check_cv(self.cv).split(X, y))
+        folds = _split(self.cv, X, y, sw)
         fold_fn = _ridge_fold if isinstance(solver, ClosedForm) else _fold
         errors = Parallel(n_jobs=self.n_jobs)(
             delayed(fold_fn)(make, penalty, alphas, solver, _mse, X, y, sw, tr, te)
@@ -184,6 +209,7 @@ class _RegressorCV(_CVMixin, _LinearRegressorBase):
 
 
 _CV_DOC = """
+
     Parameters
     ----------
     eps : float, default=1e-3
@@ -389,7 +415,7 @@ class LogisticRegressionCV(_CVMixin, _ClassifierBase):
                 0
             ]
 
-        folds = list(check_cv(self.cv, y, classifier=True).split(X, y))
+        folds = _split(self.cv, X, y, sw, classifier=True)
         errors = Parallel(n_jobs=self.n_jobs)(
             delayed(_fold)(make, penalty, alphas, solver, _log_loss_scores(K), X, y_enc, sw, tr, te)
             for tr, te in folds

@@ -468,7 +468,11 @@ class GeneralizedLinearEstimator(RegressorMixin, BaseEstimator):
             X, y, datafit, sample_weight=sample_weight, fit_intercept=fit_intercept
         )
         solver = resolve_solver(self.solver, datafit, penalty, tol, max_iter)
-        w0 = self.coef_ if self.warm_start and getattr(self, "coef_", None) is not None else None
+        w0 = None
+        coef_prev = getattr(self, "coef_", None)
+        # scikit-learn's warm start: reuse coef_ only when its shape fits the new data
+        if self.warm_start and coef_prev is not None and np.shape(coef_prev) == (X.shape[1],):
+            w0 = coef_prev
         res = solver.solve(problem, penalty, w0)
         coef, intercept = unscale(problem, res.coef, res.intercept)
         self.coef_ = coef.astype(dtype)

@@ -8,6 +8,7 @@ Every alpha's duality gap is returned, so the path is certified point by point.
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from typing import NamedTuple
 
@@ -15,7 +16,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from reglab.linear._fit import encode_binary, prepare, resolve_solver, unscale
-from reglab.linear._validation import check_l1_ratio, check_scalar_nonneg
+from reglab.linear._validation import check_l1_ratio, check_labels, check_scalar_nonneg
 from reglab.linear.datafits import Logistic, Multinomial, Quadratic
 from reglab.linear.penalties import L1L2, L2
 from reglab.linear.solvers import ClosedForm, ridge_grid
@@ -80,7 +81,11 @@ def alpha_grid(alpha_max_: float, *, eps: float = 1e-3, n_alphas: int = 100) -> 
     eps = check_scalar_nonneg(eps, "eps", allow_zero=False)
     if not isinstance(n_alphas, int | np.integer) or n_alphas < 1:
         raise ValueError(f"n_alphas must be a positive integer, got n_alphas={n_alphas!r}")
-    if not np.isfinite(alpha_max_) or alpha_max_ <= 0:
+    if isinstance(alpha_max_, bool) or not isinstance(alpha_max_, numbers.Real):
+        raise TypeError(f"alpha_max_ must be a real number, got alpha_max_={alpha_max_!r}")
+    if not np.isfinite(alpha_max_) or alpha_max_ < 0:
+        raise ValueError(f"alpha_max_ must be finite and >= 0, got alpha_max_={alpha_max_!r}")
+    if alpha_max_ == 0:
         # zero data gradient: every alpha gives the zero solution; keep a valid grid
         alpha_max_ = np.finfo(np.float64).eps
     return np.geomspace(alpha_max_, alpha_max_ * eps, num=n_alphas)
@@ -317,6 +322,7 @@ def logistic_path(
         ``coefs`` of shape (n_features, n_alphas), or (n_classes, n_features, n_alphas).
     """
     l1_ratio = check_l1_ratio(l1_ratio)
+    check_labels(y)
     classes = np.unique(np.asarray(y))
     if classes.size < 2:
         raise ValueError(

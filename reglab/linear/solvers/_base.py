@@ -62,7 +62,22 @@ class Solver:
     def solve(self, problem, penalty, w0=None, b0=None) -> SolveResult:  # pragma: no cover
         raise NotImplementedError
 
+    def _tol_abs(self, problem) -> float:
+        """The stopping threshold ``tol * F(0)``: relative, with no absolute floor.
+
+        Scaling ``y`` (and ``alpha``) by ``s`` scales ``F`` and the gap by ``s^2``, so the
+        stopping point of a problem and of its rescaled copy are the same up to that scaling
+        (an absolute floor such as ``1e-15`` would stop the rescaled copy early).
+        """
+        return self.tol * problem.value_scale()
+
     def _finish(self, w, b, gap, n_iter, tol_abs) -> SolveResult:
+        if not np.isfinite(gap):
+            raise ValueError(
+                f"{type(self).__name__}: the duality gap is {gap} after {n_iter} iterations; "
+                "the objective overflows float64 at this scale of X, y or alpha (rescale X "
+                "and y, e.g. with StandardScaler)"
+            )
         converged = bool(gap <= tol_abs)
         if not converged:
             warnings.warn(

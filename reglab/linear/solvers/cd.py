@@ -17,6 +17,7 @@ import numpy as np
 import scipy.linalg.blas as blas
 
 from reglab.linear._problem import duality_gap
+from reglab.linear._validation import check_positive_int
 from reglab.linear.datafits import Logistic, Quadratic, _norm_weights
 from reglab.linear.solvers import _cd_kernels as K
 from reglab.linear.solvers._base import Solver, SolveResult, init_coef
@@ -111,12 +112,20 @@ class CoordinateDescent(Solver):
         verbose=False,
     ):
         super().__init__(tol=tol, max_iter=max_iter, verbose=verbose)
-        self.max_epochs = int(max_epochs)
-        self.ws_start = int(ws_start)
-        self.anderson_k = anderson_k if anderson_k is None else int(anderson_k)
+        self.max_epochs = check_positive_int(max_epochs, "max_epochs")
+        self.ws_start = check_positive_int(ws_start, "ws_start")
+        self.anderson_k = (
+            anderson_k
+            if anderson_k is None
+            else check_positive_int(anderson_k, "anderson_k", minimum=0)
+        )
         if gram not in ("auto", True, False):
             raise ValueError(f"gram must be 'auto', True or False, got gram={gram!r}")
         self.gram = gram
+        if not isinstance(use_working_sets, bool | np.bool_):
+            raise TypeError(
+                f"use_working_sets must be a bool, got use_working_sets={use_working_sets!r}"
+            )
         self.use_working_sets = bool(use_working_sets)
         if mixed_precision not in ("auto", True, False):
             raise ValueError(
@@ -169,7 +178,7 @@ class CoordinateDescent(Solver):
         a, b = penalty.separable_coefficients(p)
         norms = problem.col_sq_norms()
         L = norms / n
-        tol_abs = max(self.tol * problem.value_scale(), 1e-15)
+        tol_abs = self._tol_abs(problem)
         if problem.is_sparse:
             mode = 1
             data, indices, indptr = X.data.astype(np.float64, copy=False), X.indices, X.indptr
@@ -225,7 +234,7 @@ class CoordinateDescent(Solver):
                 thetas = [r_true / n] + ([r_acc / n] if acc_flag[0] else [])
                 gap = min(duality_gap(problem, penalty, w, 0.0, theta=th)[0] for th in thetas)
                 u = problem.rmatvec(r_true / n)
-            if gap <= tol_abs:
+            if gap <= tol_abs or not np.isfinite(gap):
                 break
             ws = self._ws(u, w, a, norms, penalty.positive, size, p)
             compact = mode == 1 and ws.shape[0] < p
@@ -288,7 +297,7 @@ class CoordinateDescent(Solver):
         G, q, yy = problem._cache["gram"]
         w, _ = init_coef(problem, w0, None)
         a, b = penalty.separable_coefficients(p)
-        tol_abs = max(self.tol * problem.value_scale(), 1e-15)
+        tol_abs = self._tol_abs(problem)
         h = q - G @ w
         ws_all = np.arange(p, dtype=np.int32)
         unpen = ~penalty.is_penalized(p)
@@ -308,7 +317,7 @@ class CoordinateDescent(Solver):
         n_iter = 0
         for n_iter in range(1, self.max_iter + 1):  # noqa: B007 (read after the loop)
             gap = gap_fn()
-            if gap <= tol_abs:
+            if gap <= tol_abs or not np.isfinite(gap):
                 break
             ws = self._ws(h, w, a, norms, penalty.positive, size, p)
             K.gram_cd(
@@ -337,7 +346,7 @@ class CoordinateDescent(Solver):
         w, b = init_coef(problem, w0, b0)
         a, bq = penalty.separable_coefficients(p)
         norms = problem.col_sq_norms()
-        tol_abs = max(self.tol * problem.value_scale(), 1e-15)
+        tol_abs = self._tol_abs(problem)
         if problem.is_sparse:
             mode, Xd = 1, _EMPTY_2D
             data, indices, indptr = X.data.astype(np.float64, copy=False), X.indices, X.indptr
@@ -383,7 +392,7 @@ class CoordinateDescent(Solver):
                 theta = -df.raw_gradient(y, z, sw)
                 gap, _ = duality_gap(problem, penalty, w, b, theta=theta)
                 u = problem.rmatvec(theta)
-            if gap <= tol_abs:
+            if gap <= tol_abs or not np.isfinite(gap):
                 break
             ws = self._ws(u, w, a, norms, penalty.positive, size, p)
             if fast:

@@ -117,14 +117,14 @@ class _ProxGrad(Solver):
         a, bq = a / op.s, bq / op.s**2
         if problem.n_classes > 1:
             a, bq = a[:, None], bq[:, None]
-        tol_abs = max(self.tol * problem.value_scale(), 1e-15)
+        tol_abs = self._tol_abs(problem)
         w, b = init_coef(problem, w0, b0)
         gap, b_cert = self._certificate(problem, penalty, w, b)
         wt, bt = op.from_original(w, b)
         yw, yb = wt.copy(), bt
         t = 1.0
         n_iter = 0
-        while gap > tol_abs and n_iter < self.max_iter:
+        while gap > tol_abs and n_iter < self.max_iter:  # a NaN gap stops too
             n_iter += 1
             G = df.raw_gradient(y, op.matvec(yw) + yb, sw)
             w_new = _prox_ab(yw - step * op.rmatvec(G), step, a, bq, penalty.positive)

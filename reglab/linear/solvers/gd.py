@@ -53,7 +53,7 @@ class _FirstOrder(Solver):
             np.max(penalty.alpha * (1 - penalty._rho) * penalty._c((problem.n_features,)))
         )
         step0 = 1.0 / L if self.step is None else self.step
-        tol_abs = max(self.tol * problem.value_scale(), 1e-15)
+        tol_abs = self._tol_abs(problem)
         w, b = init_coef(problem, w0, b0)
         hist = [w.copy()] if self.keep_history else None
         best = (np.inf, w.copy(), b)
@@ -73,7 +73,7 @@ class _FirstOrder(Solver):
                 gap, _ = duality_gap(problem, penalty, w, b)
                 if gap < best[0]:
                     best = (gap, w.copy(), b)
-                if gap <= tol_abs:
+                if gap <= tol_abs or not np.isfinite(gap):
                     break
         if hist is not None:
             self.history_ = np.array(hist)
