@@ -14,34 +14,42 @@ the logits are linear in the mask. The arithmetic mean sum_m pi(m) softmax(z_m) 
 Monte-Carlo dropout estimates (Gal & Ghahramani 2016) -- is a different average, and the
 spread of the MC samples is an uncertainty that should flag errors.
 
-Experiment. (A) A 4-10-3 ReLU network with dropout on its 10 hidden units (the input of the
+Experiment. A 4-10-3 ReLU network with dropout on its 10 hidden units (the input of the
 softmax layer) is trained on iris; on the held-out flowers all 2^10 = 1024 masks are
 enumerated with their probabilities, giving the exact NGM and the exact arithmetic mean, and
-:func:`reglab.torch.mc_predict` gives a T = 1000 Monte-Carlo mean. (B) A 64-128-10 network
-with dropout is trained on 500 digits; on the other 1297 :func:`reglab.torch.mc_predict`
-(T = 50) gives the MC predictive variance, whose ability to rank the misclassified digits
-above the correct ones is the AUROC (Mann-Whitney), with the Hanley-McNeil (1982) standard
-error.
+:func:`reglab.torch.mc_predict` gives a T = 1000 Monte-Carlo mean.
 
-Thresholds. NGM vs weight scaling: two exact float64 computations of the same quantity,
-max |difference| <= 1e-12. The arithmetic mean must differ from weight scaling by more than
-1e-6 somewhere (six orders of magnitude above that exactness tolerance), and the MC mean must
-be nearer the arithmetic mean than the NGM (it estimates the former; this is a comparison).
-Uncertainty: AUROC - 3 SE > 0.5 in every run (significantly better than chance, one-sided at
-about 0.1%).
+Result kind: exact. The verdict is max |NGM - weight scaling| over the grid against a
+floating-point tolerance: the NGM's exponent is a sum of M = 1024 terms pi(m) log p_m(k) of
+magnitude at most L = max |log p| over the runs (measured, reported; about 120 nats for the
+rarest classes), so its absolute rounding error is at most about M x L x eps (Higham 2002,
+ch. 4), and softmax does not amplify an absolute error in the logits; the tolerance is
+M x max(L, 1) x eps. (Disclosed: the first v2 draft fixed L = 64 nats; its first run reached
+L = 120, which broke that assumption, not the identity, so the tolerance now uses the
+measured L. The error reached, 7.5e-15, is below either tolerance.) Reported as illustration, not judged: the arithmetic mean
+differs from weight scaling (by 1e-3 to 1e-1), and the MC mean is nearer the arithmetic mean
+than the NGM (it estimates the former).
+
+History: v1 also required, in the same PASS, that the AUROC of the MC-dropout predictive
+variance for misclassified digits exceed 0.5 by 3 Hanley-McNeil standard errors - a
+baseline (chance) that any confidence score beats. That empirical half is now the claim
+``mc-dropout-uncertainty``, judged against the deterministic network's own confidence.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from reglab.lab.claim import Claim, Rows, Verdict
+from reglab.lab.claim import Claim, Rows, Verdict, exact_verdict
 from reglab.taxonomy import Kind
 
-EXACT_TOL = 1e-12
-DIFFER_MIN = 1e-6
-Z_AUROC = 3.0
-HIDDEN, MC_T, UNC_T = 10, 1000, 50
+HIDDEN, MC_T = 10, 1000
+EPS64 = float(np.finfo(np.float64).eps)
+
+
+def exact_tolerance(max_abs_log_prob: float) -> float:
+    """``2^H max(L, 1) eps``: the rounding bound of a sum of 2^H terms of size <= L nats."""
+    return 2**HIDDEN * max(float(max_abs_log_prob), 1.0) * EPS64
 
 
 def _auroc(score, positive):
@@ -75,7 +83,7 @@ def _exact_means(model, X, p):
         am = torch.einsum("m,nmk->nk", pi, logp.exp())
         model.eval()
         ws = torch.softmax(model(X), dim=1)
-    return ngm, am, ws, float(pi.sum())
+    return ngm, am, ws, float(pi.sum()), float(logp.abs().max())
 
 
 class DropoutGeometricMean(Claim):
@@ -83,9 +91,10 @@ class DropoutGeometricMean(Claim):
     kind = Kind.PERTURBATION
     section = "6. Dropout, story 1 (ensemble of subnetworks)"
     statement = (
-        "Standard inference (no dropout, weight scaling) computes the geometric mean of the "
-        "subnetworks deterministically; Monte Carlo dropout, averaging sampled masks, is a "
-        "different procedure (Gal & Ghahramani 2016) whose spread measures uncertainty."
+        "Standard inference (no dropout, weight scaling) approximates the geometric mean of "
+        "these subnetworks deterministically. Monte Carlo dropout - sampling masks at "
+        "inference and averaging predictions - is a different procedure (Gal & Ghahramani "
+        "2016). (Exact when the only dropout layer feeds the softmax layer.)"
     )
     interview = (
         "Every dropout mask defines a sub-network, so training with dropout trains an "
@@ -96,10 +105,12 @@ class DropoutGeometricMean(Claim):
         "logits up to a class-independent constant, and the logits are linear in the mask. "
         "Monte-Carlo dropout instead averages the probabilities of sampled sub-networks, "
         "which converges to the arithmetic mean, a different and usually less confident "
-        "prediction; its bonus is the spread across samples, an uncertainty estimate that "
-        "is high exactly where the network tends to be wrong."
+        "prediction. With dropout in deeper layers too, weight scaling is only an "
+        "approximation of the geometric mean (the non-linearities do not commute with the "
+        "average)."
     )
-    grid = {"p": [0.2, 0.5]}
+    result_kind = "exact"
+    grid = {"p": [0.2, 0.5, 0.8]}
     smoke = {"p": [0.5]}
     seeds = 2
     smoke_seeds = 1
@@ -108,7 +119,7 @@ class DropoutGeometricMean(Claim):
         import torch
         from sklearn.datasets import load_iris
 
-        from reglab.lab.claims._torch_nets import digits, generator, mlp, train_classifier
+        from reglab.lab.claims._torch_nets import generator, mlp, train_classifier
         from reglab.torch import mc_predict
 
         p = float(params["p"])
@@ -124,19 +135,9 @@ class DropoutGeometricMean(Claim):
         ytr = torch.as_tensor(yi[tr])
         net = mlp([4, HIDDEN, 3], gen, p=p, dtype=torch.float64)
         train_classifier(net, Xtr, ytr, gen, epochs=300, lr=0.01)
-        ngm, am, ws, pi_sum = _exact_means(net, Xte, p)
+        ngm, am, ws, pi_sum, max_abs_logp = _exact_means(net, Xte, p)
         probs = torch.nn.Sequential(net, torch.nn.Softmax(dim=1))
         mc, _ = mc_predict(probs, Xte, samples=MC_T)
-
-        # (B) MC-dropout uncertainty vs error on digits
-        Xd, yd, Xdt, ydt = digits(seed, 500)
-        big = mlp([64, 128, 10], gen, p=p)
-        train_classifier(big, Xd, yd, gen, epochs=60, lr=1e-3, batch_size=50)
-        mean, var = mc_predict(torch.nn.Sequential(big, torch.nn.Softmax(dim=1)), Xdt, UNC_T)
-        wrong = (mean.argmax(dim=1) != ydt).numpy()
-        auc_var, se_var = _auroc(var.sum(dim=1).numpy(), wrong)
-        entropy = -(mean * mean.clamp_min(1e-12).log()).sum(dim=1).numpy()
-        auc_ent, se_ent = _auroc(entropy, wrong)
 
         def gap(a, b):
             return float((a - b).abs().max())
@@ -147,15 +148,9 @@ class DropoutGeometricMean(Claim):
             "mc_vs_am": gap(mc.double(), am),
             "mc_vs_ngm": gap(mc.double(), ngm),
             "mask_prob_sum_error": abs(pi_sum - 1.0),
-            "auroc_var": auc_var,
-            "auroc_var_se": se_var,
-            "auroc_entropy": auc_ent,
-            "auroc_entropy_se": se_ent,
-            "digits_error": float(wrong.mean()),
+            "max_abs_log_prob": max_abs_logp,
             "ws_max_prob": ws.max(dim=1).values.tolist(),
             "am_max_prob": am.gather(1, ws.argmax(dim=1, keepdim=True)).squeeze(1).tolist(),
-            "var_total": var.sum(dim=1).tolist(),
-            "wrong": wrong.astype(float).tolist(),
         }
 
     def verdict(self, rows: Rows) -> Verdict:
@@ -164,53 +159,36 @@ class DropoutGeometricMean(Claim):
         ngm = float(rows.values("ngm_vs_weight_scaling").max())
         am = rows.values("am_vs_weight_scaling")
         mc_am, mc_ngm = rows.values("mc_vs_am"), rows.values("mc_vs_ngm")
-        auc, se = rows.values("auroc_var"), rows.values("auroc_var_se")
         mc_nearer_am = bool(np.all(mc_am < mc_ngm))
-        significant = bool(np.all(auc - Z_AUROC * se > 0.5))
-        passed = ngm <= EXACT_TOL and bool(np.all(am > DIFFER_MIN)) and mc_nearer_am and significant
+        nats = float(rows.values("max_abs_log_prob").max())
+        tol = exact_tolerance(nats)
         lines = [
             f"iris, 4-{HIDDEN}-3 net, all 2^{HIDDEN} masks enumerated: max |NGM - weight "
-            f"scaling| = {ngm:.1e} (threshold {EXACT_TOL:g})",
+            f"scaling| = {ngm:.1e} (tolerance 2^{HIDDEN} x {nats:.1f} nats x eps = {tol:.2g})",
             f"max |arithmetic mean - weight scaling| from {am.min():.3g} to {am.max():.3g} "
-            f"(must exceed {DIFFER_MIN:g})",
+            "(a different average; reported)",
             f"MC dropout (T={MC_T}, reglab.torch.mc_predict): max distance to arithmetic "
             f"mean {mc_am.mean():.3g}, to NGM {mc_ngm.mean():.3g} (mean over runs); nearer the "
-            f"arithmetic mean in every run: {mc_nearer_am}",
+            f"arithmetic mean in every run: {mc_nearer_am} (reported)",
+            f"mask probabilities sum to 1 within {rows.values('mask_prob_sum_error').max():.1e}",
         ]
-        for p, g in rows.by("p").items():
-            lines.append(
-                f"  p={p:g}: digits test error {g.mean('digits_error'):.3f}; AUROC of MC "
-                f"variance for errors {g.mean('auroc_var'):.3f} +- {g.mean('auroc_var_se'):.3f}"
-                f", of predictive entropy {g.mean('auroc_entropy'):.3f}"
-            )
-        lines.append(f"AUROC - {Z_AUROC:g} SE > 0.5 in every run: {significant}")
 
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9.5, 3.8))
+        fig, ax1 = plt.subplots(figsize=(4.6, 3.8))
         for p, g in rows.by("p").items():
             ax1.plot(g[0].metrics["ws_max_prob"], g[0].metrics["am_max_prob"], "o", ms=3,
                      label=f"p = {p:g}")  # fmt: skip
         ax1.plot([0.3, 1], [0.3, 1], "k-", lw=0.8)
         ax1.set_xlabel("weight scaling = exact geometric mean (top class)")
         ax1.set_ylabel("exact arithmetic mean, same class")
-        ax1.set_title("Geometric vs arithmetic ensemble (iris)")
+        ax1.set_title("Geometric vs arithmetic ensemble (iris)", fontsize=9)
         ax1.legend(fontsize=7)
-        r = rows[len(rows) - 1].metrics
-        var = np.asarray(r["var_total"])
-        wrong = np.asarray(r["wrong"]) > 0
-        bins = np.logspace(np.log10(max(var.min(), 1e-8)), np.log10(var.max()), 30)
-        for sel, label in ((~wrong, "correct"), (wrong, "misclassified")):
-            # fractions per bin (not densities: log-spaced bins have very unequal widths)
-            ax2.hist(var[sel], bins=bins, alpha=0.6, label=label,
-                     weights=np.full(int(sel.sum()), 1.0 / max(int(sel.sum()), 1)))  # fmt: skip
-        ax2.set_xscale("log")
-        ax2.set_xlabel("MC-dropout predictive variance (sum over classes)")
-        ax2.set_ylabel("fraction of test digits")
-        ax2.set_title(f"digits: AUROC {r['auroc_var']:.2f}")
-        ax2.legend(fontsize=7)
         fig.tight_layout()
-        return Verdict(
-            passed,
-            "\n".join(lines),
-            fig,
-            {"ngm_vs_ws": ngm, "am_vs_ws_min": float(am.min()), "auroc_var": float(auc.mean())},
+        return exact_verdict(
+            ngm,
+            tol,
+            what="weight-scaled inference equals the normalised geometric mean of all "
+            f"2^{HIDDEN} dropout sub-networks",
+            figure=fig,
+            evidence="\n".join(lines),
+            numbers={"am_vs_ws_min": float(am.min()), "mc_vs_am": float(mc_am.mean())},
         )
