@@ -339,7 +339,8 @@ class ResultStore:
                         "UPDATE meta SET value=? WHERE key='version'", (str(SCHEMA_VERSION),)
                     )
                 except BaseException:
-                    con.execute("ROLLBACK")
+                    if con.in_transaction:
+                        con.execute("ROLLBACK")
                     raise
                 con.execute("COMMIT")
             finally:
@@ -381,7 +382,10 @@ class ResultStore:
             try:
                 yield con
             except BaseException:
-                con.execute("ROLLBACK")
+                # SQLite rolls back by itself on some errors (a full disk): then the original
+                # error must surface, not "cannot rollback - no transaction is active"
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
                 raise
             con.execute("COMMIT")
 
@@ -393,7 +397,8 @@ class ResultStore:
             try:
                 yield con
             finally:
-                con.execute("ROLLBACK")
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
 
     # -- sessions -----------------------------------------------------------------------
     def begin_session(self, command: str = "") -> int:

@@ -279,18 +279,11 @@ def verdict_key(claim: Claim, rows_key: str) -> str:
 
 
 def _make_verdict(passed: bool, evidence: str, figure: Any = None) -> Any:
-    """A Verdict from (passed, evidence, figure), whichever fields the Verdict class has."""
+    """A Verdict from (passed, evidence, figure): the first-wave form, which the Verdict
+    class keeps accepting (its outcome is then PASS or FAIL)."""
     from reglab.lab.claim import Verdict
 
-    names = set(getattr(Verdict, "__dataclass_fields__", {}))
-    if "passed" in names:
-        return Verdict(passed, evidence, figure)  # type: ignore[call-arg]
-    kwargs: dict[str, Any] = {"outcome": "PASS" if passed else "FAIL", "evidence": evidence}
-    if "sentence" in names:
-        kwargs["sentence"] = "" if passed else "the verdict could not be computed"
-    if "figure" in names:
-        kwargs["figure"] = figure
-    return Verdict(**kwargs)
+    return Verdict(passed, evidence, figure)
 
 
 def compute_verdict(claim: Claim, store: ResultStore, *, keep_figure: bool = False):
