@@ -297,7 +297,12 @@ def empirical_verdict(
     ``outcome`` comes from :func:`reglab.lab.stats.decide` (or ``decide_conditional``,
     ``intersection_union``, ``decide_equivalence``); ``sentence`` says it in plain words with
     the effect and its CI ("Supported: dropout lowers test error by 1.2 points [0.6, 1.8]").
-    Effects without a smallest effect of interest get the protocol's.
+
+    ``effects[0]`` is the primary effect (the protocol's metric); effects with a ``regime``
+    are the primary effect measured per regime (CONDITIONAL claims). Those two get the
+    protocol's smallest effect of interest when they carry none, and they are what the
+    report's forest plot shows. Any other effect is secondary (a price paid, a side metric in
+    other units): it keeps ``smallest=None`` unless given one and is listed, not plotted.
     """
     if not isinstance(protocol, Protocol):
         raise TypeError(f"protocol={protocol!r} must be a reglab.lab.protocol.Protocol")
@@ -308,11 +313,14 @@ def empirical_verdict(
     effs = [effects] if isinstance(effects, Effect) else list(effects)
     if not effs:
         raise ValueError("effects is empty: an empirical verdict rests on at least one effect")
+    for e in effs:
+        if not isinstance(e, Effect):
+            raise TypeError(f"effects must be reglab.lab.stats.Effect, got {e!r}")
     effs = [
         dataclasses.replace(e, smallest=protocol.smallest_effect)
-        if isinstance(e, Effect) and e.smallest is None
+        if e.smallest is None and (i == 0 or e.regime is not None)
         else e
-        for e in effs
+        for i, e in enumerate(effs)
     ]
     return Verdict(
         outcome=outcome,

@@ -189,3 +189,13 @@ def test_legacy_verdict_still_works_and_is_marked():
     with pytest.raises(ValueError, match="outcome='MAYBE'"):
         Verdict(outcome="MAYBE")
     assert set(OUTCOMES) == {PASS, FAIL, SUPPORTED, CONDITIONAL, NOT_SUPPORTED, INCONCLUSIVE}
+
+
+def test_empirical_verdict_fills_the_smallest_effect_of_primary_and_regime_effects_only():
+    primary = paired_effect([1.0, 2.0, 3.0], [1.5, 2.5, 3.6], name="err")
+    regime = paired_effect([1.0, 2.0, 3.0], [1.1, 2.2, 3.1], name="err", regime="small n")
+    side = paired_effect([10.0, 20.0, 30.0], [9.0, 21.0, 28.0], name="mse, other units")
+    v = empirical_verdict(P, [primary, regime, side], SUPPORTED, sentence="s")
+    assert [e.smallest for e in v.effects] == [P.smallest_effect, P.smallest_effect, None]
+    with pytest.raises(TypeError, match="must be reglab.lab.stats.Effect"):
+        empirical_verdict(P, [primary, 0.3], SUPPORTED, sentence="s")

@@ -119,19 +119,19 @@ class ForestRow:
 
 
 def forest_rows(claim: Claim, verdict: Verdict | None) -> list[ForestRow]:
-    """The forest-plot rows of one claim: each effect that has a smallest effect of interest."""
+    """The forest-plot rows of one claim: its primary effect (``effects[0]``) and the primary
+    effect per regime (effects with a ``regime``), each with a smallest effect of interest.
+    Secondary effects in other units are listed on the card, not plotted."""
     if verdict is None or verdict.kind != "empirical":
         return []
     protocol = verdict.protocol or claim.protocol
     if protocol is None:
         return []
     out = []
-    for e in verdict.effects:
-        if e.smallest is None or e.smallest <= 0:
+    for i, e in enumerate(verdict.effects):
+        if e.smallest is None or e.smallest <= 0 or not (i == 0 or e.regime):
             continue
         label = claim.id + (f" [{e.regime}]" if e.regime else "")
-        if len(verdict.effects) > 1 and not e.regime:
-            label = f"{claim.id}: {e.name}"
         out.append(ForestRow(label, e, protocol.direction, verdict.outcome, claim.id))
     return out
 
