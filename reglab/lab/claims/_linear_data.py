@@ -297,3 +297,41 @@ def pair_summary(w1: np.ndarray, w2: np.ndarray) -> dict:
         "both_kept": float(np.sum(both) / max(np.sum(active), 1)),
         "one_kept": float(np.sum(active & ~both) / max(np.sum(active), 1)),
     }
+
+
+def exact_checks_verdict(
+    checks: dict[str, tuple[float, float]],
+    *,
+    primary: str,
+    what: str,
+    figure=None,
+    evidence: str = "",
+    numbers: dict[str, float] | None = None,
+):
+    """The exact verdict of a claim with several identities, each ``name: (error, tolerance)``.
+
+    When every error is within its tolerance the verdict reports ``primary`` (the identity the
+    sentence is about) with its own error and tolerance; otherwise it reports the check with
+    the largest ``error / tolerance``, named, so a FAIL (a bug) says which identity broke.
+    The evidence lists every check.
+    """
+    from reglab.lab.claim import exact_verdict
+
+    if primary not in checks:
+        raise ValueError(f"primary={primary!r} is not one of the checks {sorted(checks)}")
+    for name, (_err, tol) in checks.items():
+        if not (np.isfinite(tol) and tol > 0):
+            raise ValueError(f"checks[{name!r}] has tolerance={tol!r}; it must be finite and > 0")
+    ratio = {k: (e / t if np.isfinite(e) else np.inf) for k, (e, t) in checks.items()}
+    worst = max(ratio, key=lambda k: ratio[k])
+    lines = [
+        f"{'ok  ' if ratio[k] <= 1 else 'FAIL'} {k}: error {e:.3g}, tolerance {t:.3g}"
+        for k, (e, t) in checks.items()
+    ]
+    name = primary if ratio[worst] <= 1 else worst
+    err, tol = checks[name]
+    label = what if name == primary else f"{what}; check '{name}'"
+    nums = {f"error[{k}]": float(e) for k, (e, _) in checks.items()}
+    nums.update(numbers or {})
+    body = "\n".join(lines) + ("\n" + evidence if evidence else "")
+    return exact_verdict(err, tol, what=label, figure=figure, evidence=body, numbers=nums)
