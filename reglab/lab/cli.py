@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import shlex
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from reglab.lab.claim import UnknownClaimError, get_claim, registry
 from reglab.lab.results import DEFAULT_STORE, ResultStore, StoreError
@@ -27,24 +31,107 @@ err = Console(stderr=True, soft_wrap=True)
 STORE_OPT = typer.Option(DEFAULT_STORE, "--store", help="SQLite results file.")
 
 
-def _open_store(path: Path, *, create: bool = True) -> ResultStore:
+def _open_store(path: Path, *, create: bool = False, readonly: bool = True) -> ResultStore:
+    """The store at ``path``. Only ``run`` creates one; reading commands open it read-only
+    (``mode=ro``: they never write, so a read-only file can be listed, shown, reported)."""
     try:
-        return ResultStore(path, create=create)
+        return ResultStore(path, create=create, readonly=readonly)
     except StoreError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        raise _fail(str(exc)) from exc
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
+    # the message carries claim ids, paths and store text: printed literally, never markup
+    err.print(Text("error: ", style="red") + Text(message), highlight=False)
     return typer.Exit(code)
+
+
+@contextmanager
+def _one_line_errors() -> Iterator[None]:
+    """A store, scheduler or argument problem met mid-command as one line, no traceback."""
+    try:
+        yield
+    except (StoreError, ConnectionError) as exc:
+        raise _fail(str(exc)) from exc
+
+
+def _store_line(store: ResultStore) -> Text:
+    """``store: /abs/path (N runs)``: which store a command read."""
+    n = store.count_runs()
+    return Text(f"store: {store.path.absolute()} ({n} run{'' if n == 1 else 's'})")
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        console.print(f"reglab {_reglab_version()}", highlight=False)
+        raise typer.Exit()
+
+
+def _reglab_version() -> str:
+    import reglab
+
+    version = getattr(reglab, "__version__", None)
+    if not version:
+        from importlib import metadata
+
+        version = metadata.version("reglab")
+    return str(version)
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_version_callback,
+        is_eager=True,
+        metavar="",
+        help="Print reglab's version and exit.",
+    ),
+) -> None:
+    pass
+
+
+_OUTCOME_STYLE = {
+    "PASS": "green",
+    "SUPPORTED": "green",
+    "CONDITIONAL": "yellow",
+    "INCONCLUSIVE": "magenta",
+    "NOT SUPPORTED": "red",
+    "FAIL": "red",
+}
+
+
+def _badge(outcome: str) -> Text:
+    return Text(outcome, style=_OUTCOME_STYLE.get(outcome, "bold"))
+
+
+def _count_arg(name: str, text: str | None, top: int) -> int | None:
+    """``--seeds`` / ``--jobs`` as an integer in [1, top]; anything else in one line.
+
+    Read as text so that ``1e20`` or ``abc`` get the same one-line refusal as ``0``."""
+    if text is None:
+        return None
+    try:
+        value = float(text.strip()) if text.strip() else float("nan")
+    except ValueError:
+        value = float("nan")
+    if not (value == value and value == int(value) and 1 <= value <= top):  # noqa: PLR0124
+        raise _fail(f"{name} {text!r}: must be an integer between 1 and {top}")
+    return int(value)
 
 
 @app.command("list")
 def list_claims(store: Path = STORE_OPT) -> None:
-    """List the claims grouped by kind, with their last verdict."""
-    verdicts = _open_store(store).verdicts() if store.exists() else {}
+    """List the claims grouped by kind, with their verdict on the stored runs."""
+    from reglab.lab.runner import current_verdicts, outcome_counts
+
+    result_store = _open_store(store)
     claims = registry()
+    with _one_line_errors():
+        console.print(_store_line(result_store), highlight=False)
+        # from the cache when the stored rows are unchanged, recomputed (not saved) otherwise
+        verdicts = current_verdicts(claims.values(), result_store)
     for kind in Kind:
         members = [c for c in claims.values() if c.kind is kind]
         if not members:
@@ -55,41 +142,51 @@ def list_claims(store: Path = STORE_OPT) -> None:
         table.add_column("statement", overflow="fold")
         for c in members:
             v = verdicts.get(c.id)
-            badge = (
-                "[dim]NOT RUN[/dim]"
-                if v is None
-                else ("[green]PASS[/green]" if v["passed"] else "[red]FAIL[/red]")
-            )
+            # store and claim text is data: Text cells are never parsed as markup
+            badge = Text("NOT RUN", style="dim") if v is None else _badge(v["outcome"])
             if v is not None:
-                badge += f" [dim]({v['grid']})[/dim]"
-            table.add_row(c.id, badge, c.statement)
+                badge += Text(f" ({v['grid']})", style="dim")
+            table.add_row(Text(c.id), badge, Text(c.statement))
         console.print(table)
+    outcomes = [verdicts[c]["outcome"] if c in verdicts else "NOT RUN" for c in claims]
+    console.print(outcome_counts(outcomes), highlight=False)
 
 
 @app.command()
 def run(
     claims: list[str] = typer.Argument(None, help="Claim ids (see `reglab list`)."),
-    all_: bool = typer.Option(False, "--all", help="Run every claim."),
-    smoke: bool = typer.Option(False, "--smoke", help="Smoke grids (seconds per claim)."),
-    seeds: int = typer.Option(None, "--seeds", min=1, help="Repetitions per grid point."),
-    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Local worker processes."),
+    all_: bool = typer.Option(False, "--all", metavar="", help="Run every claim."),
+    smoke: bool = typer.Option(
+        False, "--smoke", metavar="", help="Smoke grids (seconds per claim)."
+    ),
+    seeds: str = typer.Option(
+        None, "--seeds", metavar="N", help="Repetitions per grid point (1 to 1000)."
+    ),
+    jobs: str = typer.Option("1", "--jobs", "-j", metavar="N", help="Local worker processes."),
     scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler address."),
     store: Path = STORE_OPT,
-    force: bool = typer.Option(False, "--force", help="Re-run runs already stored."),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        metavar="",
+        help="Re-run runs already stored (each old run is replaced when its new one is stored).",
+    ),
 ) -> None:
     """Run claims (grid x seeds) and store every finished run; re-running resumes."""
-    from reglab.lab.runner import run_claims
+    from reglab.lab.runner import MAX_JOBS, MAX_SEEDS, outcome_counts, run_claims
 
     if not claims and not all_:
         raise _fail("name claim ids or pass --all (see `reglab list`)")
     if claims and all_:
         raise _fail("pass either claim ids or --all, not both")
+    n_seeds = _count_arg("--seeds", seeds, MAX_SEEDS)
+    n_jobs = _count_arg("--jobs", jobs, MAX_JOBS) or 1
     try:
         for cid in claims or []:
             get_claim(cid)
     except UnknownClaimError as exc:
         raise _fail(str(exc)) from exc
-    result_store = _open_store(store)
+    result_store = _open_store(store, create=True, readonly=False)
     progress = Progress(
         TextColumn("[bold]reglab run"),
         BarColumn(),
@@ -106,40 +203,49 @@ def run(
 
     def on_result(rec) -> None:
         mark = "[red]error[/red]" if rec.error else "ok"
-        progress.update(bar["id"], advance=1, last=f"{rec.claim_id} {mark}")
+        progress.update(bar["id"], advance=1, last=f"{escape(rec.claim_id)} {mark}")
 
-    with progress:
-        report = run_claims(
-            None if all_ else claims,
-            store=result_store,
-            smoke=smoke,
-            seeds=seeds,
-            jobs=jobs,
-            scheduler=scheduler,
-            force=force,
-            on_start=on_start,
-            on_result=on_result,
-            command="reglab " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
-        )
+    with _one_line_errors(), progress:
+        try:
+            report = run_claims(
+                None if all_ else claims,
+                store=result_store,
+                smoke=smoke,
+                seeds=n_seeds,
+                jobs=n_jobs,
+                scheduler=scheduler,
+                force=force,
+                on_start=on_start,
+                on_result=on_result,
+                command="reglab " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+            )
+        except (ValueError, TypeError) as exc:  # a bad --scheduler address, say
+            raise _fail(str(exc)) from exc
     console.print(
         f"{report.done} run(s) done, {report.skipped} already stored (skipped), "
-        f"{len(report.failed)} failed; store: {result_store.path}"
+        f"{len(report.failed)} failed; store: {result_store.path.absolute()}",
+        markup=False,
+        highlight=False,
     )
-    for cid, passed in report.verdicts.items():
-        console.print(f"  {cid}: " + ("[green]PASS[/green]" if passed else "[red]FAIL[/red]"))
+    for cid, outcome in report.outcomes.items():
+        console.print(Text(f"  {cid}: ") + _badge(outcome))
+    ran = list(registry()) if all_ else list(dict.fromkeys(claims))
+    console.print(outcome_counts(report.outcomes.get(c, "NOT RUN") for c in ran), highlight=False)
     if report.failed:
         err.print(f"[red]{len(report.failed)} run(s) raised:[/red]")
         for rec in report.failed:
             last = rec.error.strip().splitlines()[-1] if rec.error else ""
-            err.print(f"  {rec.claim_id} params={rec.params} seed={rec.seed}: {last}")
+            err.print(
+                f"  {rec.claim_id} params={rec.params} seed={rec.seed}: {last}",
+                markup=False,
+                highlight=False,
+            )
         raise typer.Exit(1)
 
 
 @app.command()
 def show(claim: str, store: Path = STORE_OPT) -> None:
     """Show a claim's statement, verdict sentence, effects with CIs, protocol and evidence."""
-    from rich.markup import escape
-
     from reglab.lab.report.science import COLOURS, protocol_rows, verdict_lines
     from reglab.lab.runner import compute_verdict
 
@@ -150,7 +256,10 @@ def show(claim: str, store: Path = STORE_OPT) -> None:
     # store and claim text is data, never Rich markup: "[0.1, 0.3]" must print as it is
     console.print(f"[bold]{escape(c.id)}[/bold]  ({escape(c.kind.heading)}, {c.result_kind})")
     console.print(f"[italic]{escape(c.statement)}[/italic]")
-    verdict = compute_verdict(c, _open_store(store)) if store.exists() else None
+    result_store = _open_store(store)
+    console.print(_store_line(result_store), highlight=False)
+    with _one_line_errors():
+        verdict = compute_verdict(c, result_store)
     if verdict is None:
         console.print(f"verdict: [dim]NOT RUN[/dim] — try `reglab run {escape(c.id)} --smoke`")
     else:
@@ -179,8 +288,11 @@ def report(
     """Render the HTML report from the store alone (nothing is re-run)."""
     from reglab.lab.report import render_report
 
-    path = render_report(_open_store(store), out)
-    console.print(f"report written: {path}")
+    result_store = _open_store(store)
+    console.print(_store_line(result_store), highlight=False)
+    with _one_line_errors():
+        path = render_report(result_store, out)
+    console.print(f"report written: {path}", markup=False, highlight=False)
 
 
 @app.command()
@@ -194,15 +306,20 @@ def drill(
     yourself; questions come back by Leitner box (a .drill.json file next to the store)."""
     from reglab.lab.drill import Deck, pick_questions, run_drill, summary
 
+    # it runs a claim whose verdict is missing (smoke grid) and keeps its Leitner boxes
+    # next to the store, so a first drill creates the store
+    result_store = _open_store(store, create=True, readonly=False)
     try:
         deck = Deck.for_store(store)
         chosen = pick_questions(questions, seed, deck)
     except ValueError as exc:
         raise _fail(str(exc)) from exc
     screen = Console()  # wraps long answers inside their panels
-    results = run_drill(
-        chosen, _open_store(store), console=screen, ask=screen.input, evidence=evidence, deck=deck
-    )
+    screen.print(_store_line(result_store), highlight=False)
+    with _one_line_errors():
+        results = run_drill(
+            chosen, result_store, console=screen, ask=screen.input, evidence=evidence, deck=deck
+        )
     screen.print(f"[bold]{summary(results)}[/bold]", highlight=False)
     screen.print(f"Leitner boxes: {deck.path}", markup=False, highlight=False)
 
