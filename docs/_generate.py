@@ -24,14 +24,26 @@ API_MODULES = {
     "conditioning, double descent.",
     "reglab.augment": "Data augmentation for images (kornia), text and audio.",
     "reglab.lab": "The lab's Python API: claims, the runner and the results store.",
+    "reglab.lab.protocol": "Frozen protocols of the lab's empirical claims.",
+    "reglab.lab.stats": "Effect sizes, confidence intervals and verdict rules of the lab.",
 }
 
 
 def public_names(module_name: str) -> list[str]:
-    """The public names of a module (its ``__all__``), submodules excluded."""
+    """The public names of a module: its ``__all__`` (submodules excluded), or, for a module
+    without one, the public classes and functions it defines."""
     module = importlib.import_module(module_name)
+    exported = getattr(module, "__all__", None)
+    if exported is None:  # the classes and functions the module itself defines
+        exported = [
+            name
+            for name, obj in vars(module).items()
+            if not name.startswith("_")
+            and (inspect.isclass(obj) or inspect.isfunction(obj))
+            and obj.__module__ == module_name
+        ]
     names = []
-    for name in module.__all__:
+    for name in exported:
         if name.startswith("__"):
             continue
         obj = getattr(module, name)
@@ -49,10 +61,10 @@ def _write_if_changed(path: Path, text: str) -> None:
 
 def write_api_pages(folder: Path) -> None:
     """One page per public module, an autosummary table of every name in its ``__all__``."""
-    generated = folder / "generated"
-    if generated.exists():
-        shutil.rmtree(generated)
-    folder.mkdir(exist_ok=True)
+    # start from nothing, so a module or name removed from the API leaves no page behind
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir()
     index = [
         ".. _api:",
         "",
@@ -88,11 +100,19 @@ def write_api_pages(folder: Path) -> None:
     _write_if_changed(folder / "index.rst", "\n".join(index) + "\n")
 
 
+def rst_escape(text: str) -> str:
+    """Plain text made literal in reStructuredText (a claim's statement may hold ``|w|``,
+    ``*`` or a trailing underscore, which rst would read as markup)."""
+    for char in "\\*`|_":
+        text = text.replace(char, "\\" + char)
+    return " ".join(text.split())
+
+
 def _claim_block(claim) -> list[str]:
     title = f"``{claim.id}``"
     lines = [f".. _claim-{claim.id}:", "", title, "^" * len(title), ""]
-    lines += [f"*{claim.statement.strip()}*", ""]
-    lines += [f"Deep dive section: {claim.section or 'n/a'}.", ""]
+    lines += [f"*{rst_escape(claim.statement)}*", ""]
+    lines += [f"Deep dive section: {rst_escape(claim.section or 'n/a')}.", ""]
     kind = getattr(claim, "result_kind", None)
     if kind:
         lines += [f"Result kind: **{kind}**.", ""]
@@ -100,7 +120,7 @@ def _claim_block(claim) -> list[str]:
     if protocol is not None:
         lines += [
             f"Protocol {protocol.id()}: primary metric ``{protocol.metric}``; effect: "
-            f"{protocol.effect}; smallest effect of interest {protocol.smallest_effect:g} "
+            f"{rst_escape(protocol.effect)}; smallest effect of interest {protocol.smallest_effect:g} "
             f"({protocol.direction}); analysis: {protocol.analysis}; {protocol.seeds} seeds.",
             "",
         ]
@@ -134,7 +154,7 @@ def write_claim_pages(folder: Path) -> None:
 def _first_sentence(text: str) -> str:
     text = " ".join(text.split())
     end = text.find(". ")
-    return text if end < 0 else text[: end + 1]
+    return rst_escape(text if end < 0 else text[: end + 1])
 
 
 def saved_figure_scraper(block, block_vars, gallery_conf):

@@ -45,6 +45,8 @@ def broken_links(root: Path) -> tuple[list[str], int, int]:
     cache: dict[Path, _Page] = {}
     broken, checked, external = [], 0, 0
     for page_path in sorted(root.rglob("*.html")):
+        if page_path.relative_to(root).parts[0] in ("_static", "_sources"):
+            continue  # the theme's own template fragments, not pages of the site
         for link in _parse(page_path, cache).links:
             parts = urlsplit(link)
             if parts.scheme or link.startswith("//"):

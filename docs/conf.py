@@ -37,12 +37,25 @@ extensions = [
     "myst_parser",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py", "**.codeobj.json"]
+exclude_patterns = ["_build", "_generated", "auto_examples/*.ipynb", "auto_examples/*.py", "**.codeobj.json"]
 templates_path = ["_templates"]
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"reglab {version}"
-html_static_path = ["_static"]
+# MathJax from the django-static-mathjax wheel, copied next to the pages: the default
+# mathjax_path is a CDN, and the site must make no network request
+_MATHJAX = DOCS / "_build" / "mathjax_static"
+if not (_MATHJAX / "mathjax" / "es5" / "tex-chtml.js").exists():
+    import mathjax as _mathjax_package
+
+    shutil.copytree(
+        Path(_mathjax_package.__file__).parent / "static" / "mathjax" / "es5",
+        _MATHJAX / "mathjax" / "es5",
+        dirs_exist_ok=True,
+    )
+html_static_path = ["_static", str(_MATHJAX)]
+mathjax_path = "mathjax/es5/tex-chtml.js"
+html_css_files = ["reglab.css"]
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
@@ -50,6 +63,10 @@ html_theme_options = {
     # no network at build or view time: no analytics, no external icons
     "icon_links": [],
 }
+
+# an explicit colour mode: without one the theme's script logs a console error on a page
+# opened from file:// (nothing stored yet)
+html_context = {"default_mode": "light"}
 
 autosummary_generate = True
 autodoc_default_options = {"members": True, "inherited-members": False}
@@ -62,7 +79,26 @@ myst_heading_anchors = 3
 # every reference to reglab itself must resolve; references into torch, scikit-learn and
 # NumPy cannot (no intersphinx without a network) and are rendered as code
 nitpicky = True
-nitpick_ignore_regex = [(r"py:.*", r"(?!reglab\b).*")]
+nitpick_ignore_regex = [
+    (r"py:.*", r"(?!reglab\b).*"),
+    # private bases and helpers, and submodules documented through their package
+    (r"py:.*", r".*\._.*"),
+    (r"py:mod", r"reglab\.\w+\.\w+.*"),
+    # the image augmentations are documented where they are exported, in reglab.augment
+    (r"py:.*", r"reglab\.augment\.image\..*"),
+]
+
+
+def _skip_member(app, what, name, obj, skip, options):
+    # scikit-learn adds set_{fit,score,...}_request to every estimator for metadata routing;
+    # they are scikit-learn's API, documented there, not reglab's
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_member)
 suppress_warnings = ["config.cache", "myst.header", "myst.xref_missing", "autosummary.import_cycle"]
 
 # the examples write their figures to $REGLAB_EXAMPLES_OUT; the scraper below puts the files
