@@ -16,15 +16,18 @@ The experiment computes ``reglab.linear.enet_path`` (coordinate descent, relativ
 a wide synthetic problem (n = 50, p = 100, 10 true non-zeros, equicorrelation 0.3). The
 l1_ratio = 0 path is compared with ``reglab.linear.ridge_path`` (the closed form from one SVD).
 
-Thresholds, fixed before the runs. (1) Ridge end: the CD path at l1_ratio = 0 must agree with
-the closed form within the certified radius: the objective is alpha-strongly convex, so a
-duality gap G puts the iterate within ``sqrt(2 G / alpha)`` of the optimum. G is the
-difference of two numbers of size F(0) = ||y||^2 / (2n), so it is itself only known to about
-n eps F(0); we add 1e3 eps F(0) to it. The path must also have no exact zero. (2) Sparsity monotone in
-l1_ratio: the number of exact zeros summed over the alpha grid (averaged over seeds) must
-increase strictly with l1_ratio on every design. Pointwise comparisons (one alpha, one seed,
-adjacent l1_ratios) are not guaranteed by any theorem; the evidence counts the ones that go
-the other way.
+An exact check (``result_kind = "exact"``; experiment unchanged from v1). (1) Ridge end: the
+CD path at l1_ratio = 0 must agree with the closed form within the certified radius: the
+objective is alpha-strongly convex, so a duality gap G puts the iterate within
+``sqrt(2 G / alpha)`` of the optimum. G is the difference of two numbers of size
+F(0) = ||y||^2 / (2n), so it is itself only known to about n eps F(0); we add 1e3 eps F(0) to
+it. The error is the largest distance over that radius (tolerance 1). (2) The ridge end has
+no exact zero (its coordinate update divides, never thresholds; error = the count,
+tolerance 0.5). (3) The lasso end is reglab's lasso path by construction of the objective.
+Reported, not part of the PASS/FAIL (a tendency, not a theorem): sparsity grows with
+l1_ratio, as the number of exact zeros summed over the alpha grid (v1 required it to
+increase strictly on every design; it did); pointwise comparisons (one alpha, one seed,
+adjacent l1_ratios) are counted where they go the other way.
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ class ENetInterpolates(Claim):
         "by one, and the elastic net is in between, with more coefficients entering earlier. "
         "In practice people pick rho around 0.5 to 0.9 and tune alpha by cross-validation."
     )
+    result_kind = "exact"
     grid = {"design": ["diabetes", "wide"]}
     smoke = {"design": ["diabetes", "wide"]}
     seeds = 3
@@ -139,7 +143,6 @@ class ENetInterpolates(Claim):
                 + ", ".join(f"{q:g}: {t:.0f}" for q, t in zip(L1_RATIOS, tot))
                 + f"; strictly increasing: {inc}; pointwise decreases {against} of {cells}"
             )
-        passed = ridge_excess <= 1 and ridge_zeros == 0 and monotone and converged
 
         fig, axes = plt.subplots(1, 4, figsize=(15, 3.6))
         r0 = rows.where(design="diabetes")[0] if len(rows.where(design="diabetes")) else rows[0]
@@ -166,4 +169,19 @@ class ENetInterpolates(Claim):
         numbers = {"ridge_excess": ridge_excess}
         for design, tot in totals.items():
             numbers.update({f"zeros[{design}, l1_ratio={q:g}]": t for q, t in zip(L1_RATIOS, tot)})
-        return Verdict(passed, "\n".join(lines), fig, numbers)
+        from reglab.lab.claims._linear_data import exact_checks_verdict
+
+        return exact_checks_verdict(
+            {
+                "l1_ratio 0 = ridge: distance / certified radius": (ridge_excess, 1.0),
+                "exact zeros at l1_ratio 0": (ridge_zeros, 0.5),
+                "paths that did not converge": (float(not converged), 0.5),
+            },
+            primary="l1_ratio 0 = ridge: distance / certified radius",
+            what="the elastic-net path at l1_ratio 0 is the ridge closed form (distance in "
+            "units of the radius certified by the duality gap) with no exact zero",
+            figure=fig,
+            evidence="\n".join(lines) + f"\nsparsity strictly increasing in l1_ratio on every "
+            f"design (reported, not required): {monotone}",
+            numbers=numbers,
+        )
