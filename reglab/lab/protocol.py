@@ -33,7 +33,9 @@ class Protocol:
     version : int
         Protocol version, >= 1; bumped whenever any field below changes after runs existed.
     metric : str
-        The primary metric: a key of the metrics the claim's ``run()`` returns.
+        The primary metric: a key of the metrics the claim's ``run()`` returns, or the stem of
+        its per-arm keys (``"test_error"`` for ``test_error_plain`` and
+        ``test_error_dropout``); several joined checks list theirs separated by commas.
     effect : str
         How the effect is computed, in words, e.g. ``"paired difference: test error with
         dropout - without"``.

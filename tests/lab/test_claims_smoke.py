@@ -7,6 +7,7 @@ would lock in a result instead of measuring it (SCIENCE.md, "Tests").
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -30,8 +31,11 @@ def test_claim_smoke_grid_runs_stores_and_renders(claim_id, tmp_path):
     rows = store.rows(claim_id)
     assert len(rows) == len(claim.param_grid(smoke=True)) * claim.smoke_seeds
     if claim.protocol is not None:
-        # the protocol's primary metric is one that run() returns
-        assert claim.protocol.metric in rows[0].metrics, (claim.protocol.metric, rows[0].metrics)
+        # the protocol's primary metric(s) are what run() returns: a key, or the stem of
+        # per-arm keys ("test_error" for test_error_plain / test_error_dropout)
+        keys = set(rows[0].metrics)
+        for name in re.split(r"[,;]\s*", claim.protocol.metric.strip()):
+            assert name in keys or any(k.startswith(name + "_") for k in keys), (name, keys)
     verdict = compute_verdict(claim, store, keep_figure=True)
     assert isinstance(verdict, Verdict)
     assert "verdict raised" not in verdict.evidence, verdict.evidence
