@@ -25,6 +25,12 @@ more power iterations are run (training-mode forward passes without gradient). A
 C->C 3x3 convolution (padding 1) with N(0, 1) weights gets the same treatment and is measured
 on 16x16 images.
 
+An exact check (``result_kind = "exact"``; experiment unchanged from v1): the Jacobian bound,
+the lower-bound property of the power iteration and the sqrt(k_h k_w) bound for convolutions
+are theorems, the converged norm is 1 by construction; a failure would be a bug. That the
+convolution's true norm differs from 1 (torch normalises the reshaped kernel) is a measured
+caveat, reported, no longer part of PASS/FAIL (v1 required a gap > 0.05; it held).
+
 Thresholds. After the extra iterations every Linear layer's true norm must be 1 within
 1e-3 (power iteration converges geometrically; 1e-3 is far below both effects measured
 here). The Jacobian's spectral norm, computed exactly at every test digit, must not exceed
@@ -88,6 +94,7 @@ class SpectralNormLipschitz(Claim):
         "can be off by up to a factor sqrt(k_h k_w), so if you need a certified Lipschitz "
         "constant you must power-iterate on the convolution itself."
     )
+    result_kind = "exact"
     grid = [{"width": 32, "channels": 4}, {"width": 128, "channels": 16}]
     smoke = [{"width": 32, "channels": 4}]
     seeds = 3
@@ -159,14 +166,13 @@ class SpectralNormLipschitz(Claim):
         conv_mat = rows.values("conv_reshaped_norm")
         conv_gap = bool(np.all(np.abs(conv_true - 1) > CONV_MIN_GAP))
         conv_bound = bool(np.all(conv_true <= 3 * conv_mat * (1 + NORM_TOL)))
-        passed = (
-            lin_dev <= NORM_TOL
-            and jac_ok
-            and plain_jac_ok
-            and after.min() >= 1 - NORM_TOL
-            and conv_gap
-            and conv_bound
+        jac_ratio = float(
+            max(
+                np.max(rows.values("sn_max_jacobian") / rows.values("sn_product")),
+                np.max(rows.values("plain_max_jacobian") / rows.values("plain_product")),
+            )
         )
+        conv_ratio = float(np.max(conv_true / (3 * conv_mat)))
         lines = [
             f"Linear layers with spectral_norm, true operator norm after {EXTRA_ITERS} more "
             f"power iterations: max |sigma - 1| = {lin_dev:.1e} (threshold {NORM_TOL:g})",
@@ -211,9 +217,25 @@ class SpectralNormLipschitz(Claim):
         ax2.set_title("The convolution caveat")
         ax2.legend(fontsize=7)
         fig.tight_layout()
-        return Verdict(
-            passed,
-            "\n".join(lines),
-            fig,
-            {"sn_max_dev": float(lin_dev), "conv_true_mean": float(conv_true.mean())},
+        from reglab.lab.claims._linear_data import exact_checks_verdict
+
+        return exact_checks_verdict(
+            {
+                "max_x ||J(x)|| / product of layer norms": (jac_ratio, 1 + JAC_SLACK),
+                "|sigma - 1| of normalised Linear layers (converged)": (float(lin_dev), NORM_TOL),
+                "1 - sigma right after training (power iteration is a lower bound)": (
+                    float(max(0.0, 1 - after.min())),
+                    NORM_TOL,
+                ),
+                "conv true norm / (3 x reshaped-kernel norm)": (conv_ratio, 1 + NORM_TOL),
+            },
+            primary="max_x ||J(x)|| / product of layer norms",
+            what="the network's Jacobian norm never exceeds the product of its layer norms, "
+            "which spectral normalisation makes 1 for Linear layers",
+            figure=fig,
+            evidence="\n".join(lines)
+            + f"\nreported (a measured caveat, not part of PASS/FAIL): the normalised "
+            f"convolution's true norm differs from 1 by more than {CONV_MIN_GAP:g} in every "
+            f"run: {conv_gap}",
+            numbers={"sn_max_dev": float(lin_dev), "conv_true_mean": float(conv_true.mean())},
         )
