@@ -36,6 +36,8 @@ from reglab.lab.results import ResultStore, RunRecord, canonical_params
 
 SMOKE = "smoke"
 DEFAULT = "default"
+#: a claim's larger grid for a Dask cluster or a GPU (``Claim.scale``)
+SCALE = "scale"
 #: the most repetitions per grid point a run accepts (the largest claim grid uses 40)
 MAX_SEEDS = 1000
 #: the most local worker processes a run accepts
@@ -83,8 +85,16 @@ def _check_count(name: str, value: Any, top: int) -> int:
     return value
 
 
-def plan(claims: Iterable[Claim], *, smoke: bool = False, seeds: int | None = None) -> list[Task]:
-    """Every (claim, grid point, repetition) task, in a stable order."""
+def plan(
+    claims: Iterable[Claim], *, smoke: bool = False, seeds: int | None = None, scale: bool = False
+) -> list[Task]:
+    """Every (claim, grid point, repetition) task, in a stable order.
+
+    ``scale`` takes each claim's ``scale`` grid (its default grid when it has none) with the
+    seeds of its protocol's power analysis (at least the claim's default seeds).
+    """
+    if smoke and scale:
+        raise ValueError("smoke=True and scale=True: choose one grid")
     if seeds is not None:
         if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
             raise ValueError(f"seeds={seeds!r} must be a positive integer")
@@ -92,10 +102,13 @@ def plan(claims: Iterable[Claim], *, smoke: bool = False, seeds: int | None = No
     tasks = []
     for claim in claims:
         reps = seeds if seeds is not None else (claim.smoke_seeds if smoke else claim.seeds)
+        if scale and seeds is None and claim.protocol is not None:
+            reps = max(reps, claim.protocol.seeds)
         protocol = protocol_of(claim)
-        for params in claim.param_grid(smoke=smoke):
+        label = _grid_label(smoke=smoke, scale=scale)
+        for params in claim.param_grid(smoke=smoke, scale=scale):
             for rep in range(reps):
-                tasks.append(Task(claim.id, params, rep, SMOKE if smoke else DEFAULT, protocol))
+                tasks.append(Task(claim.id, params, rep, label, protocol))
     return tasks
 
 
@@ -172,6 +185,10 @@ class RunReport:
         return not self.failed
 
 
+def _grid_label(*, smoke: bool, scale: bool) -> str:
+    return SMOKE if smoke else SCALE if scale else DEFAULT
+
+
 ProgressCallback = Callable[[RunRecord], None]
 
 
@@ -182,6 +199,7 @@ def run_claims(
     smoke: bool = False,
     seeds: int | None = None,
     jobs: int = 1,
+    scale: bool = False,
     scheduler: Any = None,
     force: bool = False,
     on_start: Callable[[int], None] | None = None,
@@ -198,6 +216,9 @@ def run_claims(
         Where runs are committed, one transaction per finished run.
     smoke : bool
         Use each claim's smoke grid (seconds) instead of its default grid.
+    scale : bool
+        Use each claim's ``scale`` grid (a cluster's or a GPU's worth) with its protocol's
+        seeds, stored under the grid label ``"scale"``.
     seeds : int or None
         Repetitions per grid point, 1 to :data:`MAX_SEEDS` (default: the claim's own).
     jobs : int
@@ -216,9 +237,9 @@ def run_claims(
     """
     _check_count("jobs", jobs, MAX_JOBS)
     claims = list(registry().values()) if claim_ids is None else [get_claim(c) for c in claim_ids]
-    tasks = plan(claims, smoke=smoke, seeds=seeds)
+    tasks = plan(claims, smoke=smoke, seeds=seeds, scale=scale)
     report = RunReport(planned=len(tasks))
-    grid = SMOKE if smoke else DEFAULT
+    grid = _grid_label(smoke=smoke, scale=scale)
     if force:
         pending = list(tasks)
     else:

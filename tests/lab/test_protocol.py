@@ -135,3 +135,37 @@ def test_every_empirical_claim_declares_a_powered_protocol(claim_id):
         assert len(p.history) >= p.version - 1, "one history line per earlier version"
     # the default grid runs the protocol's seeds, or a scale grid does
     assert claim.seeds >= p.seeds or claim.scale, (claim.seeds, p.seeds)
+
+
+def test_scale_grid_runs_with_the_protocols_seeds(tmp_path):
+    from reglab.lab import claim as claim_module
+    from reglab.lab.claim import Verdict
+    from reglab.lab.results import ResultStore
+    from reglab.lab.runner import SCALE, compute_verdict, plan, run_claims
+
+    class Scaled(Claim):
+        id = "test-scaled"
+        kind = Kind.DIAGNOSTICS
+        grid = {"n": [1]}
+        scale = {"n": [1, 2, 3]}
+        seeds = 2
+        protocol = Protocol(**{**BASE, "seeds": 6})
+
+        def run(self, params, seed):
+            return {"test_error": float(params["n"])}
+
+        def verdict(self, rows):
+            return Verdict(True, f"{len(rows)} rows")
+
+    try:
+        tasks = plan([Scaled()], scale=True)
+        assert len(tasks) == 3 * 6 and {t.grid for t in tasks} == {SCALE}
+        assert len(plan([Scaled()])) == 1 * 2
+        assert len(plan([Scaled()], scale=True, seeds=1)) == 3
+        with pytest.raises(ValueError, match="choose one grid"):
+            plan([Scaled()], smoke=True, scale=True)
+        store = ResultStore(tmp_path / "s.sqlite")
+        run_claims(["test-scaled"], store=store, scale=True, seeds=1)
+        assert compute_verdict(Scaled(), store).evidence == "3 rows"
+    finally:
+        claim_module._REGISTRY.pop("test-scaled", None)
