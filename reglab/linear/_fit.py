@@ -11,7 +11,7 @@ import numpy as np
 from reglab.linear._problem import make_problem
 from reglab.linear._validation import check_sample_weight, check_X_y
 from reglab.linear.datafits import Logistic, Multinomial, Quadratic
-from reglab.linear.solvers import FISTA, ClosedForm, CoordinateDescent, Solver
+from reglab.linear.solvers import FISTA, ClosedForm, CoordinateDescent, NewtonCG, Solver
 
 
 def prepare(X, y, datafit, *, sample_weight=None, fit_intercept=True, n_classes=1):
@@ -40,8 +40,17 @@ def prepare(X, y, datafit, *, sample_weight=None, fit_intercept=True, n_classes=
 
 def default_solver(datafit, penalty, tol, max_iter) -> Solver:
     """Closed form for ridge, CD for lasso/enet and binary logistic, FISTA for multinomial."""
+    alpha, rho = getattr(penalty, "alpha", 1.0), getattr(penalty, "_rho", 1.0)
+    smooth = alpha == 0 or rho == 0
     if isinstance(datafit, Multinomial):
-        return FISTA(tol=tol, max_iter=max(max_iter, 1000) * 10)
+        # second order for the smooth objective (superlinear: digits in ~10 iterations);
+        # FISTA for L1 / elastic net, max_iter honoured either way
+        if smooth and not penalty.positive:
+            return NewtonCG(tol=tol, max_iter=max_iter)
+        return FISTA(tol=tol, max_iter=max_iter)
+    if isinstance(datafit, Logistic) and alpha == 0 and not penalty.positive:
+        # unpenalised (C=inf): prox-Newton CD has no curvature floor; Newton-CG is exact here
+        return NewtonCG(tol=tol, max_iter=max_iter)
     if (
         isinstance(datafit, Quadratic)
         and callable(getattr(penalty, "hessian_diag", None))
@@ -63,7 +72,26 @@ def resolve_solver(solver, datafit, penalty, tol, max_iter) -> Solver:
         "ista": S.ISTA,
         "gd": S.GradientDescent,
         "subgradient": S.Subgradient,
+        "lbfgs": S.LBFGS,
+        "newton-cg": S.NewtonCG,
     }
+    refused = {
+        "liblinear": "liblinear's penalised synthetic intercept feature",
+        "sag": "stochastic average gradient",
+        "saga": "SAGA",
+        "newton-cholesky": "Newton with a Cholesky-factorised Hessian",
+        "svd": None,
+        "cholesky": None,
+        "lsqr": "LSQR",
+        "sparse_cg": "conjugate gradient on the normal equations",
+    }
+    if isinstance(solver, str) and solver in ("svd", "cholesky"):
+        solver = "closed_form"  # scikit-learn's exact ridge solvers: the certified closed form
+    if isinstance(solver, str) and solver in refused:
+        raise ValueError(
+            f"solver={solver!r} ({refused[solver]}) is scikit-learn's and not available in "
+            f"reglab; use one of {sorted(names)} (every one reaches the same certified optimum)"
+        )
     if isinstance(solver, Solver):
         out = solver
     elif isinstance(solver, str) and solver in names:

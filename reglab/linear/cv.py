@@ -25,7 +25,7 @@ from reglab.linear.estimators import (
     _ClassifierBase,
     _LinearRegressorBase,
 )
-from reglab.linear.path import _check_alphas, alpha_grid, alpha_max, compute_path
+from reglab.linear.path import _grid_or_given, compute_path
 from reglab.linear.penalties import L1L2, L2
 from reglab.linear.solvers import ClosedForm, ridge_grid
 
@@ -161,10 +161,7 @@ class _RegressorCV(_CVMixin, _LinearRegressorBase):
         sw = check_sample_weight(sample_weight, X.shape[0], np.float64)
         penalty = self._penalty_unit()
         full, dtype = prepare(X, y, Quadratic(), sample_weight=sw, fit_intercept=fit_intercept)
-        if self.alphas is None:
-            alphas = alpha_grid(alpha_max(full, penalty), eps=self.eps, n_alphas=self.n_alphas)
-        else:
-            alphas = _check_alphas(self.alphas)
+        alphas = _grid_or_given(full, penalty, self.alphas, self.eps, self.n_alphas)
         solver = self._solver(penalty)
 
         def make(Xt, yt, swt):
@@ -214,9 +211,12 @@ _CV_DOC = """
     ----------
     eps : float, default=1e-3
         ``alpha_min = eps * alpha_max`` for the default grid.
-    n_alphas : int, default=100
-    alphas : array, optional
-        Explicit grid.
+    alphas : int or array, default=100
+        An int is the number of alphas of the default grid (scikit-learn >= 1.7); an array is
+        the explicit grid.  Strings and bools are refused.
+    n_alphas : int, optional
+        reglab's older spelling of ``alphas=int``; must agree with ``alphas`` when both are
+        given.
     cv : int or CV splitter, default=5
     n_jobs : int, optional
         Folds run in parallel with joblib.
@@ -240,8 +240,8 @@ class ElasticNetCV(_RegressorCV):
         *,
         l1_ratio=0.5,
         eps=1e-3,
-        n_alphas=100,
-        alphas=None,
+        n_alphas=None,
+        alphas=100,
         cv=5,
         n_jobs=None,
         select="min",
@@ -275,8 +275,8 @@ class LassoCV(ElasticNetCV):
         self,
         *,
         eps=1e-3,
-        n_alphas=100,
-        alphas=None,
+        n_alphas=None,
+        alphas=100,
         cv=5,
         n_jobs=None,
         select="min",
@@ -310,8 +310,8 @@ class RidgeCV(_RegressorCV):
         self,
         *,
         eps=1e-4,
-        n_alphas=100,
-        alphas=None,
+        n_alphas=None,
+        alphas=100,
         cv=5,
         n_jobs=None,
         select="min",
@@ -364,8 +364,8 @@ class LogisticRegressionCV(_CVMixin, _ClassifierBase):
         penalty="l1",
         l1_ratio=None,
         eps=1e-3,
-        n_alphas=50,
-        alphas=None,
+        n_alphas=None,
+        alphas=50,
         cv=5,
         n_jobs=None,
         select="min",
@@ -397,10 +397,7 @@ class LogisticRegressionCV(_CVMixin, _ClassifierBase):
         full, dtype = prepare(
             X, y_enc, datafit, sample_weight=sw, fit_intercept=fit_intercept, n_classes=K
         )
-        if self.alphas is None:
-            alphas = alpha_grid(alpha_max(full, penalty), eps=self.eps, n_alphas=self.n_alphas)
-        else:
-            alphas = _check_alphas(self.alphas)
+        alphas = _grid_or_given(full, penalty, self.alphas, self.eps, self.n_alphas, default=50)
         solver = resolve_solver(
             "auto",
             datafit,

@@ -19,9 +19,20 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit, log_expit, logsumexp, xlogy
+from scipy.special import expit, log_expit, xlogy
 
 __all__ = ["Quadratic", "Logistic", "Multinomial"]
+
+
+def _logsumexp_rows(Z, keepdims=False) -> np.ndarray:
+    """``log sum_k exp(Z_ik)`` per row, shifted by the row maximum (no overflow).
+
+    NumPy only: scipy.special.logsumexp's generality costs ~10x on (n, K) arrays, and the
+    multinomial solvers call this once per iteration.
+    """
+    m = Z.max(axis=1, keepdims=True)
+    out = np.log(np.exp(Z - m).sum(axis=1, keepdims=True)) + m
+    return out if keepdims else out[:, 0]
 
 
 def _norm_weights(sample_weight, n: int) -> np.ndarray:
@@ -153,11 +164,11 @@ class Multinomial(_Datafit):
     def value(self, y, Z, sample_weight=None) -> float:
         c = _norm_weights(sample_weight, len(y))
         zy = Z[np.arange(len(y)), np.asarray(y, dtype=np.intp)]
-        return float(np.dot(c, logsumexp(Z, axis=1) - zy))
+        return float(np.dot(c, _logsumexp_rows(Z) - zy))
 
     def raw_gradient(self, y, Z, sample_weight=None) -> np.ndarray:
         c = _norm_weights(sample_weight, len(y))
-        P = np.exp(Z - logsumexp(Z, axis=1, keepdims=True))
+        P = np.exp(Z - _logsumexp_rows(Z, keepdims=True))
         return c[:, None] * (P - self._onehot(y, Z.shape[1]))
 
     def gradient(self, X, y, W, intercept=0.0, sample_weight=None) -> np.ndarray:

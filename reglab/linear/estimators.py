@@ -64,40 +64,67 @@ class _LinearRegressorBase(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Several targets are fitted independently (the objective is a sum over targets);
+            ``coef_`` is then (n_targets, n_features) and ``intercept_`` (n_targets,).  An
+            ``(n, 1)`` y gives scikit-learn's shapes: ``coef_`` (n_features,), ``intercept_``
+            (1,), ``predict`` (n,).
         sample_weight : array-like of shape (n_samples,), optional
             Non-negative weights; integer weights are equivalent to repeated rows.
         """
-        X, y = validate_data(self, X, y, accept_sparse=_SPARSE, dtype=_DTYPES, y_numeric=True)
+        X, y = validate_data(
+            self, X, y, accept_sparse=_SPARSE, dtype=_DTYPES, y_numeric=True, multi_output=True
+        )
         fit_intercept = _check_bool(self.fit_intercept, "fit_intercept")
         tol = check_scalar_nonneg(self.tol, "tol")
         max_iter = _check_max_iter(self.max_iter)
+        self._check_compat()
         penalty = self._penalty(X.shape[1])
-        problem, dtype = prepare(
-            X, y, Quadratic(), sample_weight=sample_weight, fit_intercept=fit_intercept
-        )
-        solver = resolve_solver(self._solver_name(), problem.datafit, penalty, tol, max_iter)
-        w0 = None
-        if getattr(self, "warm_start", False) and getattr(self, "coef_", None) is not None:
-            if self.coef_.shape == (X.shape[1],):
-                w0 = self.coef_
-        res = solver.solve(problem, penalty, w0)
-        coef, intercept = unscale(problem, res.coef, res.intercept)
-        self.coef_ = coef.astype(dtype)
-        self.intercept_ = dtype.type(intercept) if fit_intercept else dtype.type(0.0)
-        self.dual_gap_ = res.dual_gap
-        self.n_iter_ = res.n_iter
+        Y = y[:, None] if y.ndim == 1 else y
+        prev = getattr(self, "coef_", None) if getattr(self, "warm_start", False) else None
+        prev = None if prev is None else np.atleast_2d(prev)
+        coefs, intercepts, gaps, iters = [], [], [], []
+        dtype = X.dtype
+        for k in range(Y.shape[1]):
+            problem, dtype = prepare(
+                X, Y[:, k], Quadratic(), sample_weight=sample_weight, fit_intercept=fit_intercept
+            )
+            solver = resolve_solver(self._solver_name(), problem.datafit, penalty, tol, max_iter)
+            w0 = None
+            if prev is not None and prev.shape == (Y.shape[1], X.shape[1]):
+                w0 = prev[k]
+            res = solver.solve(problem, penalty, w0)
+            coef, intercept = unscale(problem, res.coef, res.intercept)
+            coefs.append(coef)
+            intercepts.append(intercept if fit_intercept else 0.0)
+            gaps.append(res.dual_gap)
+            iters.append(res.n_iter)
+        if y.ndim == 1:
+            self.coef_ = coefs[0].astype(dtype)
+            self.intercept_ = dtype.type(intercepts[0])
+            self.dual_gap_ = gaps[0]
+            self.n_iter_ = iters[0]
+        else:
+            coef = np.array(coefs, dtype=dtype)
+            self.coef_ = coef[0] if coef.shape[0] == 1 else coef
+            self.intercept_ = np.array(intercepts, dtype=dtype)
+            self.dual_gap_ = gaps[0] if len(gaps) == 1 else np.array(gaps)
+            self.n_iter_ = np.array(iters)
         return self
+
+    def _check_compat(self):
+        """Refuse scikit-learn-only parameter values reglab cannot honour (none by default)."""
 
     def predict(self, X):
         """Predict ``X @ coef_ + intercept_``."""
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse=_SPARSE, dtype=_DTYPES, reset=False)
-        return np.asarray(X @ self.coef_ + self.intercept_)
+        return np.asarray(X @ self.coef_.T + self.intercept_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.target_tags.multi_output = True
         return tags
 
 
@@ -319,76 +346,209 @@ class _ClassifierBase(ClassifierMixin, BaseEstimator):
         return tags
 
 
-class LogisticRegression(_ClassifierBase):
-    """Penalised logistic regression, binary or multinomial (softmax).
+def _class_weights(class_weight, classes, y):
+    """Per-sample multipliers for scikit-learn's ``class_weight`` (None, dict or 'balanced').
 
-    Minimises ``C * sum_i s_i log-loss_i + penalty(w)`` with penalty ``1/2||w||^2`` ('l2'),
-    ``||w||_1`` ('l1') or ``l1_ratio||w||_1 + (1-l1_ratio)/2||w||^2`` ('elasticnet'):
-    scikit-learn's objective.  Binary problems use prox-Newton coordinate descent (newGLMNET,
-    Yuan, Ho & Lin, 2012); multinomial ones use FISTA.  The intercept is unpenalised.
+    'balanced' is ``n_samples / (n_classes * count(class))`` (King & Zeng, 2001), as
+    scikit-learn's ``compute_class_weight``; a dict maps labels to weights (missing labels
+    get 1) and must name only labels present in ``y``.
+    """
+    if class_weight is None:
+        return None
+    idx = np.searchsorted(classes, y)
+    if isinstance(class_weight, str):
+        if class_weight != "balanced":
+            raise ValueError(
+                f"class_weight must be None, 'balanced' or a dict, got class_weight={class_weight!r}"
+            )
+        counts = np.bincount(idx, minlength=classes.size)
+        per_class = y.shape[0] / (classes.size * counts)
+        return per_class[idx]
+    if not isinstance(class_weight, dict):
+        raise TypeError(
+            f"class_weight must be None, 'balanced' or a dict, got {type(class_weight).__name__}"
+        )
+    per_class = np.ones(classes.size)
+    for label, weight in class_weight.items():
+        pos = np.flatnonzero(classes == label)
+        if pos.size == 0:
+            raise ValueError(
+                f"class_weight has the label {label!r}, which is not a class of y "
+                f"(classes: {classes.tolist()})"
+            )
+        per_class[pos[0]] = check_scalar_nonneg(weight, f"class_weight[{label!r}]")
+    return per_class[idx]
+
+
+def _logistic_penalty(penalty, l1_ratio, alpha, C):
+    """The penalty scikit-learn >= 1.8 chooses from ``l1_ratio`` and ``C`` (or ``penalty``).
+
+    ``penalty='deprecated'`` (the default): ``C=inf`` is unpenalised, otherwise ``l1_ratio``
+    decides (0: L2, 1: L1, in between: elastic net).  An explicit ``penalty`` (deprecated in
+    scikit-learn 1.8, still honoured) must agree with ``l1_ratio``.
+    """
+    if penalty == "deprecated":
+        ratio = 0.0 if l1_ratio is None else check_l1_ratio(l1_ratio)
+        if not np.isfinite(C):
+            return L2(0.0)
+        if ratio == 0.0:
+            return L2(alpha)
+        if ratio == 1.0:
+            return L1(alpha)
+        return L1L2(alpha, ratio)
+    if penalty is None:
+        return L2(0.0)
+    if penalty == "l2":
+        if l1_ratio not in (None, 0, 0.0):
+            raise ValueError(
+                f"penalty='l2' contradicts l1_ratio={l1_ratio!r}; leave penalty unset and use "
+                "l1_ratio alone (scikit-learn >= 1.8)"
+            )
+        return L2(alpha if np.isfinite(C) else 0.0)
+    if penalty == "l1":
+        if l1_ratio not in (None, 0, 0.0, 1, 1.0):
+            raise ValueError(
+                f"penalty='l1' contradicts l1_ratio={l1_ratio!r}; leave penalty unset and use "
+                "l1_ratio alone (scikit-learn >= 1.8)"
+            )
+        return L1(alpha if np.isfinite(C) else 0.0)
+    if penalty == "elasticnet":
+        if l1_ratio is None:
+            raise ValueError("penalty='elasticnet' needs l1_ratio in [0, 1], got l1_ratio=None")
+        return L1L2(alpha if np.isfinite(C) else 0.0, check_l1_ratio(l1_ratio))
+    raise ValueError(f"penalty must be 'l2', 'l1', 'elasticnet' or None, got penalty={penalty!r}")
+
+
+def _check_sklearn_only(est, allowed):
+    """Refuse, naming them, scikit-learn parameters whose other values reglab cannot honour."""
+    for name, ok, why in allowed:
+        value = getattr(est, name)
+        if not ok(value):
+            raise ValueError(f"{name}={value!r} is not supported: {why}")
+
+
+def _check_C(C):
+    if isinstance(C, bool) or not isinstance(C, numbers.Real) or np.isnan(C) or C <= 0:
+        raise ValueError(f"C must be finite and > 0 or np.inf, got C={C!r}")
+    return float(C)
+
+
+class LogisticRegression(_ClassifierBase):
+    """Penalised logistic regression, binary or multinomial (softmax): scikit-learn 1.9's API.
+
+    Minimises ``C * sum_i s_i log-loss_i + penalty(w)`` with the penalty that scikit-learn
+    >= 1.8 chooses from ``l1_ratio``: ``1/2||w||^2`` (``l1_ratio=0``, the default),
+    ``||w||_1`` (1) or ``l1_ratio||w||_1 + (1-l1_ratio)/2||w||^2``; ``C=np.inf`` is
+    unpenalised.  ``class_weight`` multiplies each sample's weight by its class's.
+    Default solvers: Newton-CG (truncated conjugate gradient with Hessian-vector products)
+    for smooth multinomial and unpenalised problems; prox-Newton coordinate descent (newGLMNET,
+    Yuan, Ho & Lin, 2012) for binary problems; FISTA for multinomial L1 / elastic net.  The
+    intercept is unpenalised (scikit-learn's non-liblinear solvers).
 
     Parameters
     ----------
-    penalty : {'l2', 'l1', 'elasticnet'}, default='l2'
-    C : float, default=1.0
+    penalty : {'l2', 'l1', 'elasticnet', None} or 'deprecated', default='deprecated'
+        Deprecated in scikit-learn 1.8; when given it must agree with ``l1_ratio``.
+    C : float or np.inf, default=1.0
         Inverse regularisation strength (> 0).
-    l1_ratio : float in [0, 1], optional
-        Required for 'elasticnet'.
-    fit_intercept : bool, default=True
+    l1_ratio : float in [0, 1], default=0.0
+    dual : False
+        Only the primal is solved; ``dual=True`` (liblinear) is refused.
     tol : float, default=1e-4
-        Relative duality-gap tolerance.
+        Relative duality-gap tolerance: stop when ``gap <= tol * F(0)``.
+    fit_intercept : bool, default=True
+    intercept_scaling : 1
+        Only liblinear's (a penalised synthetic feature); other values are refused.
+    class_weight : dict, 'balanced' or None, default=None
+    random_state : ignored
+        Every reglab solver is deterministic (scikit-learn uses it for sag/saga/liblinear).
+    solver : {'auto', 'lbfgs', 'newton-cg', 'cd', 'fista', 'ista', 'gd', 'subgradient'} or Solver
+        'auto' picks as described above; 'liblinear', 'sag', 'saga', 'newton-cholesky' are
+        refused with the reason.
     max_iter : int, default=100
-    solver : {'auto', 'cd', 'fista', 'ista', 'gd', 'subgradient'} or Solver, default='auto'
+        Iterations of the solver (Newton steps, L-BFGS or FISTA iterations, prox-Newton outer
+        steps); a ConvergenceWarning is raised when it stops before ``tol``.
+    verbose : int, default=0
+        Accepted for compatibility; reglab's solvers print nothing.
     warm_start : bool, default=False
+    n_jobs : None
+        No effect (as in scikit-learn >= 1.8).
 
     Attributes
     ----------
-    classes_, coef_ (n_classes or 1, n_features), intercept_, dual_gap_, n_iter_
+    classes_, coef_ (1 or n_classes, n_features), intercept_, n_iter_ (ndarray of shape (1,)),
+    dual_gap_, n_features_in_
     """
 
     def __init__(
         self,
-        penalty="l2",
+        penalty="deprecated",
         *,
         C=1.0,
-        l1_ratio=None,
-        fit_intercept=True,
+        l1_ratio=0.0,
+        dual=False,
         tol=1e-4,
-        max_iter=100,
+        fit_intercept=True,
+        intercept_scaling=1,
+        class_weight=None,
+        random_state=None,
         solver="auto",
+        max_iter=100,
+        verbose=0,
         warm_start=False,
+        n_jobs=None,
     ):
         self.penalty = penalty
         self.C = C
         self.l1_ratio = l1_ratio
-        self.fit_intercept = fit_intercept
+        self.dual = dual
         self.tol = tol
-        self.max_iter = max_iter
+        self.fit_intercept = fit_intercept
+        self.intercept_scaling = intercept_scaling
+        self.class_weight = class_weight
+        self.random_state = random_state
         self.solver = solver
+        self.max_iter = max_iter
+        self.verbose = verbose
         self.warm_start = warm_start
+        self.n_jobs = n_jobs
 
     def _make_penalty(self, alpha):
-        if self.penalty == "l2":
-            return L2(alpha)
-        if self.penalty == "l1":
-            return L1(alpha)
-        if self.penalty == "elasticnet":
-            if self.l1_ratio is None:
-                raise ValueError("penalty='elasticnet' needs l1_ratio in [0, 1], got l1_ratio=None")
-            return L1L2(alpha, check_l1_ratio(self.l1_ratio))
-        raise ValueError(
-            f"penalty must be 'l2', 'l1' or 'elasticnet', got penalty={self.penalty!r}"
+        return _logistic_penalty(self.penalty, self.l1_ratio, alpha, _check_C(self.C))
+
+    def _check_compat(self):
+        _check_sklearn_only(
+            self,
+            [
+                (
+                    "dual",
+                    lambda v: v is False or v is np.False_,
+                    "only the primal problem is "
+                    "solved (the dual formulation is liblinear's); use dual=False",
+                ),
+                (
+                    "intercept_scaling",
+                    lambda v: v == 1,
+                    "it only scales liblinear's penalised "
+                    "synthetic intercept feature; reglab's intercept is unpenalised (use 1)",
+                ),
+            ],
         )
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model; returns ``self``."""
         X, y = validate_data(self, X, y, accept_sparse=_SPARSE, dtype=_DTYPES)
-        C = check_scalar_nonneg(self.C, "C", allow_zero=False)
+        self._check_compat()
+        C = _check_C(self.C)
+        check_classification_targets(y)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], np.float64)
+        cw = _class_weights(self.class_weight, np.unique(y), y)
+        if cw is not None:
+            sample_weight = cw if sample_weight is None else sample_weight * cw
         sw_sum = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
-        alpha = 1.0 / (C * sw_sum) if sw_sum > 0 else 1.0
+        alpha = 1.0 / (C * sw_sum) if sw_sum > 0 and np.isfinite(C) else 0.0
         penalty = self._make_penalty(alpha)
-        return self._fit_encoded(
+        self._fit_encoded(
             X,
             y,
             sample_weight,
@@ -398,6 +558,8 @@ class LogisticRegression(_ClassifierBase):
             _check_max_iter(self.max_iter),
             _check_bool(self.fit_intercept, "fit_intercept"),
         )
+        self.n_iter_ = np.array([self.n_iter_], dtype=np.int32)
+        return self
 
 
 class GeneralizedLinearEstimator(RegressorMixin, BaseEstimator):

@@ -92,6 +92,23 @@ def alpha_grid(alpha_max_: float, *, eps: float = 1e-3, n_alphas: int = 100) -> 
 
 
 def _check_alphas(alphas) -> np.ndarray:
+    """An explicit grid: real numbers only (no strings or bools), finite, >= 0; sorted down."""
+    if isinstance(alphas, str | bytes) or isinstance(alphas, bool | np.bool_):
+        raise TypeError(
+            f"alphas must be an int (a number of alphas) or an array of floats, got alphas={alphas!r}"
+        )
+    raw = np.asarray(alphas, dtype=object).ravel() if not isinstance(alphas, np.ndarray) else alphas
+    if raw.dtype.kind not in "fiu":
+        bad = [
+            a
+            for a in np.asarray(raw, dtype=object).ravel()
+            if isinstance(a, bool | np.bool_ | str | bytes) or not isinstance(a, numbers.Real)
+        ]
+        if bad:
+            raise TypeError(
+                f"alphas must hold real numbers only, got {bad[0]!r} of type "
+                f"{type(bad[0]).__name__} in alphas={alphas!r}"
+            )
     alphas = np.asarray(alphas, dtype=np.float64).ravel()
     if alphas.size == 0:
         raise ValueError("alphas is empty; give at least one alpha")
@@ -189,9 +206,32 @@ def compute_path(
     return _make_result(alphas, coefs, gaps, intercepts, n_iters)
 
 
-def _grid_or_given(problem, penalty, alphas, eps, n_alphas):
-    if alphas is None:
-        return alpha_grid(alpha_max(problem, penalty), eps=eps, n_alphas=n_alphas)
+def _is_count(alphas) -> bool:
+    """``alphas`` given as a number of alphas (scikit-learn >= 1.7), not as a grid."""
+    return isinstance(alphas, numbers.Integral) and not isinstance(alphas, bool | np.bool_)
+
+
+def _resolve_n_alphas(alphas, n_alphas, default=100):
+    """The grid size from ``alphas=int`` (scikit-learn >= 1.7) or reglab's ``n_alphas``."""
+    if _is_count(alphas):
+        if n_alphas is not None and n_alphas != alphas and alphas != default:
+            raise ValueError(
+                f"alphas={alphas!r} (a number of alphas) contradicts n_alphas={n_alphas!r}; "
+                "give only alphas"
+            )
+        name, n = ("alphas", alphas) if n_alphas is None or alphas != default else ("n_alphas", n_alphas)
+    else:
+        name, n = ("n_alphas", default if n_alphas is None else n_alphas)
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+        raise ValueError(f"{name} must be a positive integer (a number of alphas), got {name}={n!r}")
+    return int(n)
+
+
+def _grid_or_given(problem, penalty, alphas, eps, n_alphas, default=100):
+    """Default grid (``alphas`` None or an int: its size) or the explicit grid given."""
+    if alphas is None or _is_count(alphas):
+        n = _resolve_n_alphas(alphas, n_alphas, default)
+        return alpha_grid(alpha_max(problem, penalty), eps=eps, n_alphas=n)
     return _check_alphas(alphas)
 
 
@@ -201,7 +241,7 @@ def enet_path(
     *,
     l1_ratio=0.5,
     eps=1e-3,
-    n_alphas=100,
+    n_alphas=None,
     alphas=None,
     fit_intercept=False,
     sample_weight=None,
@@ -222,9 +262,11 @@ def enet_path(
     l1_ratio : float in [0, 1], default=0.5
     eps : float, default=1e-3
         ``alpha_min = eps * alpha_max``.
-    n_alphas : int, default=100
-    alphas : array, optional
-        Explicit grid (sorted decreasing).
+    n_alphas : int, optional
+        Number of alphas of the default grid (100); reglab's older spelling of ``alphas=int``.
+    alphas : int or array, optional
+        An int is the number of alphas of the default grid (scikit-learn >= 1.7); an array
+        is the explicit grid (sorted decreasing).  Strings and bools are refused.
     fit_intercept : bool, default=False
         scikit-learn's ``enet_path`` fits no intercept; True centres implicitly (sparse too).
     sample_weight, positive, weights, tol, max_iter, solver, coef_init
@@ -265,7 +307,7 @@ def ridge_path(
     *,
     alphas=None,
     eps=1e-4,
-    n_alphas=100,
+    n_alphas=None,
     fit_intercept=False,
     sample_weight=None,
     weights=None,
@@ -301,7 +343,7 @@ def logistic_path(
     *,
     l1_ratio=1.0,
     eps=1e-3,
-    n_alphas=100,
+    n_alphas=None,
     alphas=None,
     fit_intercept=True,
     sample_weight=None,

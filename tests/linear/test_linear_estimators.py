@@ -237,10 +237,10 @@ def test_single_class_and_bad_penalty():
     with pytest.raises(ValueError, match="single class"):
         rl.LogisticRegression().fit(X_BC, np.zeros(X_BC.shape[0]))
     with pytest.raises(
-        ValueError, match="penalty must be 'l2', 'l1' or 'elasticnet', got penalty='l3'"
+        ValueError, match="penalty must be 'l2', 'l1', 'elasticnet' or None, got penalty='l3'"
     ):
         rl.LogisticRegression(penalty="l3").fit(X_BC, Y_BC)
     with pytest.raises(ValueError, match="needs l1_ratio"):
-        rl.LogisticRegression(penalty="elasticnet").fit(X_BC, Y_BC)
+        rl.LogisticRegression(penalty="elasticnet", l1_ratio=None).fit(X_BC, Y_BC)
     with pytest.raises(ValueError, match="C must be finite and > 0, got C=0.0"):
         rl.LogisticRegression(C=0.0).fit(X_BC, Y_BC)

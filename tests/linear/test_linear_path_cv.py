@@ -165,7 +165,8 @@ def test_logistic_path_certified_and_sparse_at_alpha_max():
 
 def test_multinomial_logistic_path_shape():
     y = np.digitize(X_BC[:, 0], [-0.5, 0.5])
-    path = rl.logistic_path(X_BC[:, :5], y, n_alphas=3, eps=0.1, tol=1e-6)
+    # multinomial L1 runs FISTA, whose max_iter (first-order steps) is honoured
+    path = rl.logistic_path(X_BC[:, :5], y, n_alphas=3, eps=0.1, tol=1e-6, max_iter=20000)
     assert path.coefs.shape == (3, 5, 3)
 
 

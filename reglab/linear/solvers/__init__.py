@@ -5,6 +5,7 @@ from reglab.linear.solvers.cd import CoordinateDescent
 from reglab.linear.solvers.closed_form import ClosedForm, ridge_grid
 from reglab.linear.solvers.fista import FISTA, ISTA
 from reglab.linear.solvers.gd import GradientDescent, Subgradient
+from reglab.linear.solvers.lbfgs import LBFGS, NewtonCG
 
 __all__ = [
     "Solver",
@@ -12,6 +13,8 @@ __all__ = [
     "ClosedForm",
     "CoordinateDescent",
     "FISTA",
+    "LBFGS",
+    "NewtonCG",
     "ISTA",
     "GradientDescent",
     "Subgradient",

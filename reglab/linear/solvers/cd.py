@@ -139,7 +139,8 @@ class CoordinateDescent(Solver):
         if problem.n_classes > 1:
             raise TypeError(
                 "solver CoordinateDescent cannot handle this problem: it needs a datafit with a "
-                "scalar predictor; use FISTA for the Multinomial datafit"
+                "scalar predictor; use FISTA for the Multinomial datafit with an L1 part, or "
+                "NewtonCG / LBFGS for a smooth penalty"
             )
         if isinstance(problem.datafit, Quadratic):
             use_gram = self.gram is True or (
