@@ -242,5 +242,5 @@ def test_single_class_and_bad_penalty():
         rl.LogisticRegression(penalty="l3").fit(X_BC, Y_BC)
     with pytest.raises(ValueError, match="needs l1_ratio"):
         rl.LogisticRegression(penalty="elasticnet", l1_ratio=None).fit(X_BC, Y_BC)
-    with pytest.raises(ValueError, match="C must be finite and > 0, got C=0.0"):
+    with pytest.raises(ValueError, match=r"C must be finite and > 0 or np.inf, got C=0.0"):
         rl.LogisticRegression(C=0.0).fit(X_BC, Y_BC)
