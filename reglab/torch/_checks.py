@@ -165,20 +165,33 @@ def check_generator(generator: torch.Generator | None, device: torch.device) -> 
         )
 
 
-def check_traceable_generator(generator: object) -> None:
-    """Under ``torch.compile``, refuse a ``generator`` with a message naming it.
+_GENERATOR_UNTRACEABLE = (
+    "generator= cannot be traced by torch.compile (dynamo has no torch.Generator support): "
+    "under torch.compile(fullgraph=True) pass generator=None and seed torch's default "
+    "generator (torch.manual_seed); without fullgraph the call graph-breaks and honours it"
+)
 
-    dynamo cannot put a ``torch.Generator`` into a graph (it would break the graph with
-    "Failed to convert args/kwargs to proxy"). Raising here makes ``fullgraph=True`` fail
-    with this message, and lets ``fullgraph=False`` fall back to eager for the call, where
-    the generator is honoured.
+
+def _generator_graph_break() -> None:
+    """A no-op that dynamo does not trace (see :func:`check_traceable_generator`)."""
+
+
+_generator_graph_break = torch.compiler.disable(
+    _generator_graph_break, reason=_GENERATOR_UNTRACEABLE
+)
+
+
+def check_traceable_generator(generator: object) -> None:
+    """Under ``torch.compile``, break the graph at a ``generator`` argument with a message
+    naming it.
+
+    dynamo cannot put a ``torch.Generator`` into a graph (it stops at the random op with
+    "Failed to convert args/kwargs to proxy"). A call of a ``torch.compiler.disable``'d no-op
+    here makes ``fullgraph=True`` fail with this module's message instead, and lets
+    ``fullgraph=False`` run the draw eagerly, where the generator is honoured.
     """
     if generator is not None and _compiling():
-        raise ValueError(
-            "generator= cannot be traced by torch.compile (dynamo has no torch.Generator "
-            "support): under torch.compile pass generator=None and seed torch's default "
-            "generator (torch.manual_seed), or compile without fullgraph=True"
-        )
+        _generator_graph_break()
 
 
 # Label checks on a GPU are deferred: waiting for the device to read two numbers back would

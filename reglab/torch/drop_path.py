@@ -95,8 +95,14 @@ def drop_path(
     shape = [x.shape[0]] + [1] * (x.ndim - 1)  # one draw per sample
     fused = residual is not None and residual.shape == x.shape
     if _compiling():
-        check_traceable_generator(generator)
-        out = _drop_path_traced(x, keep, shape, residual if fused else None, scale_by_keep)
+        kept = None
+        if generator is not None:  # fullgraph: a clear error; else a graph break here
+            check_traceable_generator(generator)
+            on_host = _draws_on_host(x, generator)
+            draw_on = torch.device("cpu") if on_host else x.device
+            kept = torch.empty(shape, dtype=torch.float32, device=draw_on)
+            kept = kept.bernoulli_(keep, generator=generator).to(x.device)
+        out = _drop_path_traced(x, keep, shape, residual if fused else None, scale_by_keep, kept)
         return out if residual is None or fused else residual + out
     if fused and p == 1.0:  # every row is the residual's; no 0 * inf from the branch
         every = torch.arange(x.shape[0], device=x.device)
@@ -111,7 +117,7 @@ def drop_path(
     return out if residual is None or fused else residual + out
 
 
-def _drop_path_traced(x, keep, shape, residual, scale_by_keep):
+def _drop_path_traced(x, keep, shape, residual, scale_by_keep, kept=None):
     """DropPath without data-dependent shapes, for ``torch.compile``.
 
     The eager fast path gathers the dropped rows' indices (``nonzero``: an output whose size
@@ -121,9 +127,12 @@ def _drop_path_traced(x, keep, shape, residual, scale_by_keep):
     generator of ``x``'s device (on the CPU the same numbers, so compiled equals eager for
     the same ``torch.manual_seed``); the values are the eager ones too: kept rows
     ``x / keep`` (fused: ``residual + x * (1 / keep)``, torch's ``add(alpha=...)``), dropped
-    rows exactly 0 (fused: the residual), never ``0 * inf``.
+    rows exactly 0 (fused: the residual), never ``0 * inf``. ``kept`` (float32 draws of
+    ``shape``) is given when a generator made them outside the graph.
     """
-    kept = torch.empty(shape, dtype=torch.float32, device=x.device).bernoulli_(keep) != 0
+    if kept is None:
+        kept = torch.empty(shape, dtype=torch.float32, device=x.device).bernoulli_(keep)
+    kept = kept != 0
     if residual is None:
         scaled = x.div(keep) if scale_by_keep else x
         return torch.where(kept, scaled, 0)

@@ -199,7 +199,7 @@ def _mix(x, y, *, mixup_alpha, cutmix_alpha, prob, switch_prob, mode, label_smoo
     b = x.shape[0]
     h, w = (x.shape[hw_axes[0]], x.shape[hw_axes[1]]) if hw_axes else (1, 1)
     partner = (lambda t: t.flip(0)) if mode == "pair" else (lambda t: t.roll(1, 0))
-    if _compiling():
+    if _compiling() and generator is None:
         # drawn on the device inside the graph: no .item()/.tolist(), no host decisions
         dev = _draw(b, mode, mixup_alpha, cutmix_alpha, prob, switch_prob, h, w, None, x.device)
         out = _mix_elem(x, partner, dev, mixup_alpha > 0, cutmix_alpha > 0, inplace, hw_axes)
