@@ -55,8 +55,10 @@ QUESTIONS: tuple[Question, ...] = (
         "What is the difference between L1 and L2 regularization?",
         "L1's constraint set is a diamond with corners on the axes, so the optimum often lands "
         "on a corner and coefficients are exactly zero (sparsity, feature selection); L2's is "
-        "a sphere with no corners, so it shrinks every coefficient proportionally and none to "
-        "zero. Bayesian view: L1 is MAP under a Laplace prior, L2 under a Gaussian prior.",
+        "a sphere with no corners, so it sets none to zero: it shrinks the fit along each "
+        "principal direction of the data by s^2/(s^2 + lambda) -- proportionally only for "
+        "orthogonal features; on correlated features a single coefficient can even grow. "
+        "Bayesian view: L1 is MAP under a Laplace prior, L2 under a Gaussian prior.",
         (
             _c("L1 gives exact zeros / sparsity"),
             _c("geometry: diamond corners vs sphere"),
@@ -82,6 +84,25 @@ QUESTIONS: tuple[Question, ...] = (
         ("dropout-inference-scaling", "dropout-geometric-mean"),
     ),
     Question(
+        "dropout-variants",
+        "section 6, variants",
+        "DropConnect, spatial dropout, DropPath: what does each drop, and where does it fit?",
+        "DropConnect zeroes individual weights instead of activations (Wan et al. 2013). "
+        "Spatial dropout (Dropout1d/2d) zeroes whole feature maps, because neighbouring "
+        "activations of a CNN are so correlated that element-wise dropout barely removes "
+        "information (Tompson et al. 2015). DropPath (stochastic depth) skips a whole residual "
+        "branch per sample, keeping the identity path, and is standard in vision transformers "
+        "and ConvNeXt (Huang et al. 2016). Each is judged against plain dropout at the same "
+        "rate in the architecture it was made for.",
+        (
+            _c("DropConnect drops weights"),
+            _c("spatial dropout drops whole channels (correlated neighbours)"),
+            _c("DropPath drops residual branches per sample"),
+            _c("where each is used (CNNs, ViTs / residual nets)"),
+        ),
+        ("dropout-variants-in-use",),
+    ),
+    Question(
         "early-stopping",
         "top 10, #4",
         "Why does early stopping work?",
@@ -95,7 +116,7 @@ QUESTIONS: tuple[Question, ...] = (
             _c("equivalent to L2 with lambda ~ 1/t"),
             _c("restore best weights"),
         ),
-        ("early-stopping-is-ridge", "early-stopping-restore-best"),
+        ("early-stopping-is-ridge", "early-stopping-restore-best", "early-stopping-patience"),
     ),
     Question(
         "augmentation",
@@ -117,7 +138,9 @@ QUESTIONS: tuple[Question, ...] = (
         "What is label smoothing and why does it help?",
         "Replace the one-hot target by (1-eps) one-hot + eps/K. Cross-entropy against it has a "
         "finite optimum, a logit gap of log(1 + K(1-eps)/eps), so logits stay bounded, the "
-        "model stops being over-confident, and calibration usually improves.",
+        "model's confidence drops. That lower confidence is mechanical, not evidence of better "
+        "calibration: ECE improves when the plain model is over-confident and can get worse "
+        "when it is already calibrated, so measure ECE in both regimes.",
         (
             _c("soft targets (1-eps) + eps/K"),
             _c("bounded logits / no extreme logits"),
@@ -131,7 +154,9 @@ QUESTIONS: tuple[Question, ...] = (
         "What is MixUp?",
         "Train on convex combinations lambda x_i + (1-lambda) x_j with the same combination of "
         "labels, lambda ~ Beta(alpha, alpha). It asks the model to behave linearly between "
-        "examples, a strong data-dependent regularizer that often improves calibration.",
+        "examples, a strong data-dependent regularizer. Soft targets lower confidence "
+        "mechanically; calibration (ECE) improves when the plain model is over-confident and "
+        "can get worse when it is already calibrated.",
         (
             _c("interpolate pairs of inputs"),
             _c("labels mixed the same way"),
@@ -145,8 +170,11 @@ QUESTIONS: tuple[Question, ...] = (
         "top 10, #8",
         "What is the implicit regularization of SGD?",
         "Mini-batch noise, whose scale grows with lr/batch size, keeps SGD out of sharp minima "
-        "and biases it to flat ones, which tend to generalise better; full-batch GD instead "
-        "drifts to the edge of stability where the top Hessian eigenvalue is about 2/lr.",
+        "and biases it to flatter ones; full-batch GD instead "
+        "drifts to the edge of stability where the top Hessian eigenvalue is about 2/lr. "
+        "That flatter means better generalisation is an empirical tendency, not a law: "
+        "sharpness changes under reparametrisation (Dinh et al. 2017), so check how well "
+        "sharpness ranks the generalisation gap before leaning on it.",
         (
             _c("mini-batch noise"),
             _c("flat minima"),
@@ -167,7 +195,7 @@ QUESTIONS: tuple[Question, ...] = (
             _c("adaptive scaling weakens L2"),
             _c("identical for SGD"),
         ),
-        ("weight-decay-vs-l2",),
+        ("weight-decay-vs-l2", "adamw-vs-adam-l2"),
     ),
     Question(
         "sam",
@@ -175,7 +203,8 @@ QUESTIONS: tuple[Question, ...] = (
         "What is SAM?",
         "Sharpness-Aware Minimization minimises the worst loss in a rho-ball: it steps to "
         "w + rho g/||g||, takes the gradient there, and applies it at w. It seeks flat minima "
-        "and costs two forward-backward passes per step.",
+        "and costs two forward-backward passes per step; its reported gains are largest with "
+        "noisy labels (Foret et al. 2021), so compare it with SGD at a matched training loss.",
         (
             _c("worst-case loss in a neighbourhood"),
             _c("flat minima"),
@@ -205,7 +234,7 @@ QUESTIONS: tuple[Question, ...] = (
         "For SGD, yes: the iterates are identical. For Adam, no: the L2 gradient is "
         "preconditioned away; AdamW restores uniform decay by decoupling it.",
         (_c("same for SGD"), _c("not for Adam"), _c("AdamW decouples")),
-        ("weight-decay-vs-l2",),
+        ("weight-decay-vs-l2", "adamw-vs-adam-l2"),
     ),
     Question(
         "gotcha-dropout-inference",
@@ -218,20 +247,22 @@ QUESTIONS: tuple[Question, ...] = (
             _c("switched off"),
             _c("training-time scaling makes expectations match"),
         ),
-        ("dropout-inference-scaling",),
+        ("dropout-inference-scaling", "dropout-forgot-eval"),
     ),
     Question(
         "gotcha-early-stopping",
         "gotchas",
         "Why does early stopping help?",
         "It is L2 in disguise (lambda about 1/(lr t)) and it stops once validation loss stops "
-        "improving, before the model fits the noise; keep the best-validation weights.",
+        "improving, before the model fits the noise; keep the best-validation weights, and "
+        "report test error on data the stopping rule never saw (the validation score you "
+        "stopped on is optimistically biased).",
         (
             _c("like L2 / ridge"),
             _c("validation loss stops improving"),
             _c("fitting noise"),
         ),
-        ("early-stopping-is-ridge", "early-stopping-restore-best"),
+        ("early-stopping-is-ridge", "early-stopping-restore-best", "early-stopping-leakage"),
     ),
     Question(
         "gotcha-augmentation",
@@ -248,7 +279,7 @@ QUESTIONS: tuple[Question, ...] = (
         "Linear interpolation of pairs of examples and of their labels; it encourages linear "
         "behaviour between training examples.",
         (_c("interpolation of pairs"), _c("linear")),
-        ("mixup-calibration",),
+        ("mixup-calibration", "cutmix-vs-mixup"),
     ),
     Question(
         "gotcha-l2-prior",
