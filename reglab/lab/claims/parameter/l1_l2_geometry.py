@@ -20,18 +20,26 @@ of the penalised problem at that alpha are those of the constrained one). A solu
 axis when a coordinate is exactly zero for the lasso; for ridge we are generous and count
 ``min_j |w_j| <= 1e-6 ||w||`` as on the axis.
 
-Thresholds. "Almost never" for L2: at most 1% of the problems (the event has probability
-zero; the tolerance above only admits problems whose least-squares solution is itself within
-1e-6 of an axis). "Far more often" for L1: at least ten times the L2 rate, with the L2 rate
-floored at one problem so the ratio exists, and at least one problem in five, so that a
-corner is a common outcome rather than an accident of a few problems.
+Protocol v2 (empirical). Primary metric ``axis_gap``: per run (40 problems), the share of
+problems whose L1 optimum has a coordinate exactly zero minus the share whose L2 optimum is
+on an axis (paired: the same problems and budgets). Effect: its mean over seeds, 95%
+t-interval, per feature correlation |corr| in {0, 0.5, 0.9}; direction increase; smallest
+effect of interest 0.2, required to be excluded ("often": at least one problem in five more
+than for L2; ``require_smallest``); intersection-union over the three correlations (each at
+5%). Secondary, reported: the L2 axis share itself ("almost never"). Power: with 40 problems
+per run the binomial sd of a share is at most 0.08, so ``seeds_for_power(0.08, 0.2)`` = 5.
+Default grid: 15 runs x 40 problems, the same 600 problems as v1 (about 20 s on one core).
+
+History. v1 pooled all problems and required L2 <= 1%, L1 >= 20% and a ratio >= 10 without
+intervals (PASS: L1 about 40%, L2 0%).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from reglab.lab.claim import Claim, Rows, Verdict
+from reglab.lab.claim import Claim, Rows, Verdict, empirical_verdict
+from reglab.lab.protocol import Protocol
 from reglab.taxonomy import Kind
 
 N_SAMPLES = 20
@@ -82,10 +90,23 @@ class L1L2Geometry(Claim):
         "sparse. Equivalently: the L1 subdifferential at zero is an interval, so a zero "
         "coordinate is stable under small changes of the data."
     )
-    grid = {"corr": [0.0, 0.5, 0.9], "n_problems": [100]}
-    smoke = {"corr": [0.0, 0.9], "n_problems": [40]}
-    seeds = 2
+    grid = {"corr": [0.0, 0.5, 0.9], "n_problems": [40]}
+    smoke = {"corr": [0.0, 0.9], "n_problems": [20]}
+    seeds = 5
     smoke_seeds = 1
+    protocol = Protocol(
+        version=2,
+        metric="axis_gap",
+        effect="mean over seeds of (share of L1 optima on an axis - share of L2 optima on an "
+        "axis), the same 40 problems per run, per feature correlation",
+        smallest_effect=0.2,
+        direction="increase",
+        analysis='t over seeds per correlation, the smallest effect required ("often"); '
+        "intersection-union over |corr| in {0, 0.5, 0.9}",
+        seeds=5,
+        pilot_sd=0.08,
+        history=("v1: pooled shares, L2 <= 1%, L1 >= 20%, ratio >= 10, no intervals (PASS)",),
+    )
 
     def run(self, params, seed):
         from reglab.lab.claims._linear_data import fit_quiet
@@ -134,6 +155,7 @@ class L1L2Geometry(Claim):
                 G = X.T @ X / n
                 example = [G[0, 0], G[0, 1], G[1, 1], *(X.T @ y / n), *w_ols, *w1, *w2]
         return {
+            "axis_gap": float(np.mean(on_axis_l1) - np.mean(on_axis_l2)),
             "frac_axis_l1": float(np.mean(on_axis_l1)),
             "frac_axis_l2": float(np.mean(on_axis_l2)),
             "n_problems": float(n_problems),
@@ -154,12 +176,38 @@ class L1L2Geometry(Claim):
         ratio = p1 / max(p2, 1.0 / n_tot)
         mismatch = float(rows.values("max_budget_mismatch").max())
         converged = rows.all("converged")
-        passed = (
-            p2 <= MAX_L2_AXIS
-            and ratio >= MIN_RATIO
-            and p1 >= MIN_L1_AXIS
-            and converged
-            and mismatch <= 1e-6
+        from reglab.lab.stats import decide, intersection_union, mean_effect
+
+        prot = self.protocol
+        assert prot is not None
+        effects, outcomes = {}, {}
+        for c, g in rows.by("corr").items():
+            e = mean_effect(
+                g.values("axis_gap"),
+                name=f"share on an axis, L1 - L2 (|corr| = {c:g})",
+                smallest=prot.smallest_effect,
+                regime=f"corr={c:g}",
+            )
+            effects[c] = e
+            outcomes[f"corr={c:g}"] = decide(
+                e, prot.direction, prot.smallest_effect, require_smallest=True
+            )
+        outcome = intersection_union(outcomes)
+        l2 = mean_effect(rows.values("frac_axis_l2"), name="share of L2 optima on an axis")
+        head = {
+            "SUPPORTED": "Supported",
+            "NOT SUPPORTED": "Not supported",
+            "INCONCLUSIVE": "Inconclusive",
+        }[outcome]
+        sentence = (
+            f"{head}: the L1-constrained optimum had a coordinate exactly zero in {p1:.0%} of "
+            f"random 2-D problems and the L2 optimum in {p2:.1%}; the gap per feature "
+            "correlation: "
+            + "; ".join(
+                f"|corr| {c:g}: {e.estimate:.2f} [{e.low:.2f}, {e.high:.2f}]"
+                for c, e in effects.items()
+            )
+            + "."
         )
         per_corr = {
             c: (g.mean("frac_axis_l1"), g.mean("frac_axis_l2")) for c, g in rows.by("corr").items()
@@ -168,11 +216,10 @@ class L1L2Geometry(Claim):
             f"{n_tot:.0f} random 2-D problems, budget t = u * ||w_ols|| with u ~ U(0.05, 0.95) "
             f"for both balls (largest relative budget mismatch {mismatch:.1e}; lasso fits "
             f"converged: {converged})\n"
-            f"L1 optimum on an axis (a coordinate exactly 0): {p1:.1%} of problems (threshold "
-            f">= {MIN_L1_AXIS:.0%})\n"
-            f"L2 optimum on an axis (min |w_j| <= {AXIS_RTOL_L2:g} ||w||): {p2:.1%} (threshold "
-            f"<= {MAX_L2_AXIS:.0%})\n"
-            f"ratio L1/L2 (L2 floored at 1/{n_tot:.0f}) = {ratio:.0f} (threshold >= {MIN_RATIO:g})\n"
+            f"L1 optimum on an axis (a coordinate exactly 0): {p1:.1%} of problems\n"
+            f"L2 optimum on an axis (min |w_j| <= {AXIS_RTOL_L2:g} ||w||): {p2:.1%}; "
+            f"{l2.format()}\n"
+            f"ratio L1/L2 (L2 floored at 1/{n_tot:.0f}) = {ratio:.0f}\n"
             "by feature correlation: "
             + "; ".join(f"|corr| = {c:g}: L1 {a:.0%}, L2 {b:.0%}" for c, (a, b) in per_corr.items())
         )
@@ -196,8 +243,14 @@ class L1L2Geometry(Claim):
         ax2.set_title(f"On an axis: L1 {p1:.0%} vs L2 {p2:.1%}", fontsize=10)
         ax2.legend(fontsize=7)
         fig.tight_layout()
-        return Verdict(
-            passed, evidence, fig, {"frac_axis_l1": p1, "frac_axis_l2": p2, "ratio": ratio}
+        return empirical_verdict(
+            prot,
+            [*effects.values(), l2],
+            outcome,
+            sentence=sentence,
+            figure=fig,
+            evidence=sentence + "\n" + evidence,
+            numbers={"frac_axis_l1": p1, "frac_axis_l2": p2, "ratio": ratio},
         )
 
 
