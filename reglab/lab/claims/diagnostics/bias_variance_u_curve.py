@@ -38,7 +38,24 @@ The plug-in bias^2 = mean_j (f(x_j) - ybar_j)^2 over R rounds is biased upwards 
 variance / R, which falls with alpha and would blur a flat start; the verdict uses the
 unbiased bias^2 - variance_hat / (R - 1) (variance_hat has the 1/R normalisation).
 
-Thresholds (fixed before running; SE = standard error over seeds, S = 20 seeds).
+Protocol v2 (empirical). The empirical content of the sentence is that the regularized
+optimum is a sweet spot: better than both no regularization and heavy regularization. Primary
+metric: the test-error curve per seed (each seed averages 50 training sets); alpha* is the
+arg-min of the seed-averaged curve (chosen on the same seeds: disclosed, a small optimistic
+bias against effects this large). Effects, per setting: paired over seeds,
+``log(err(alpha_min) / err(alpha*))`` (left) and ``log(err(alpha_max) / err(alpha*))``
+(right); smallest effect of interest log 1.05 (a 5% lower test error is a gain a practitioner
+would act on); direction increase; intersection-union over the 2 ends x 3 settings. Power:
+the v1 runs (20 seeds) gave sd 0.009-0.08 of these log-ratios, ``k = ((1.96 + 0.84) 0.08 /
+0.0488)^2 = 21`` seeds. The monotone bias and variance curves are theorems for the penalised
+fit (above); their step-wise checks are reported in the evidence, as v1 defined them (4 SE),
+not part of the verdict. Default grid: 63 runs, about 15 s on one core.
+
+History. v1 (PASS) required, in SE units, monotone steps, an interior minimum of the test
+error and both ends above it by 4 SE, and for the intercept fit the variance limit; v2 judges
+the sweet spot with confidence intervals against a stated smallest effect.
+
+v1 thresholds (kept for the reported checks; SE = standard error over seeds).
 
 - Monotone: every step of the grid moves bias^2 up and variance down, or moves it the
   wrong way by less than 4 SE of that step. Where the true change is below Monte-Carlo
@@ -57,7 +74,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from reglab.lab.claim import Claim, Rows, Verdict
+from reglab.lab.claim import Claim, Rows, Verdict, empirical_verdict
+from reglab.lab.protocol import Protocol
 from reglab.taxonomy import Kind
 
 SIGMAS = 4.0
@@ -101,8 +119,23 @@ class BiasVarianceUCurve(Claim):
         {"design": "p30_n40", "intercept": False, "rounds": 40},
         {"design": "p30_n40", "intercept": True, "rounds": 40},
     ]
-    seeds = 20
+    seeds = 21
     smoke_seeds = 10
+    protocol = Protocol(
+        version=2,
+        metric="test_error",
+        effect="paired over seeds: log(test error at the smallest / largest alpha) - "
+        "log(test error at the arg-min alpha of the mean curve), per setting",
+        smallest_effect=float(np.log(1.05)),
+        direction="increase",
+        analysis="paired t over seeds; intersection-union over 2 ends x 3 settings",
+        seeds=21,
+        pilot_sd=0.08,
+        history=(
+            "v1: monotone steps, interior minimum and ends above it by 4 SE, intercept "
+            "variance limit, no effect sizes (PASS)",
+        ),
+    )
 
     def run(self, params, seed):
         from sklearn.linear_model import Ridge
@@ -139,7 +172,13 @@ class BiasVarianceUCurve(Claim):
     def verdict(self, rows: Rows) -> Verdict:
         import matplotlib.pyplot as plt
 
+        from reglab.lab.stats import decide as _decide
+        from reglab.lab.stats import intersection_union, paired_effect
+
+        prot = self.protocol
+        assert prot is not None
         ok, lines, numbers = True, [], {}
+        effects, outcomes = [], {}
         groups = [
             (design, icpt, g.where(intercept=icpt))
             for design, g in rows.by("design").items()
@@ -168,6 +207,18 @@ class BiasVarianceUCurve(Claim):
             left = float((L[:, 0] - L[:, k]).mean() / _se(L[:, 0] - L[:, k])) if inside else 0.0
             right = float((L[:, -1] - L[:, k]).mean() / _se(L[:, -1] - L[:, k])) if inside else 0.0
             u_shape = inside and left > SIGMAS and right > SIGMAS
+            for end, j in (("no regularization", 0), ("heavy regularization", len(alphas) - 1)):
+                e = paired_effect(
+                    L[:, j],
+                    L[:, k],
+                    name=f"log test error, {end} / sweet spot ({design}"
+                    f"{', intercept' if icpt else ''})",
+                    smallest=prot.smallest_effect,
+                    regime=f"{design}{', intercept' if icpt else ''}",
+                    log_ratio=True,
+                )
+                effects.append(e)
+                outcomes[e.name] = _decide(e, prot.direction, prot.smallest_effect)
             text = (
                 f"{name} (p = {p}, n = {n}, {len(g)} seeds x {g[0].params['rounds']} "
                 f"training sets):\n"
@@ -223,4 +274,29 @@ class BiasVarianceUCurve(Claim):
             ax.set_title(f"ridge{' with intercept' if icpt else ''}, p = {p}, n = {n}", fontsize=9)
             ax.legend(fontsize=7)
         fig.tight_layout()
-        return Verdict(bool(ok), "\n".join(lines), fig, numbers)
+        outcome = intersection_union(outcomes)
+        head = {
+            "SUPPORTED": "Supported",
+            "NOT SUPPORTED": "Not supported",
+            "INCONCLUSIVE": "Inconclusive",
+        }[outcome]
+        gains = [np.exp(e.estimate) - 1 for e in effects]
+        weakest = min(effects, key=lambda e: e.low)
+        sentence = (
+            f"{head}: tuned ridge beat both no and heavy regularization in every setting; test "
+            f"error at the ends was {min(gains):.0%} to {max(gains):.0%} higher than at the "
+            f"sweet spot (smallest: {weakest.name.split('(')[0].strip()}, ratio "
+            f"{np.exp(weakest.estimate):.3f} [{np.exp(weakest.low):.3f}, "
+            f"{np.exp(weakest.high):.3f}], {weakest.n} seeds)."
+        )
+        lines.insert(0, sentence)
+        lines.append(f"v1's step-wise checks (reported, not the verdict) all hold: {bool(ok)}")
+        return empirical_verdict(
+            prot,
+            effects,
+            outcome,
+            sentence=sentence,
+            figure=fig,
+            evidence="\n".join(lines),
+            numbers=numbers,
+        )
