@@ -534,7 +534,8 @@ def _dispatch_dask(tasks: list[Task], client: Any) -> Iterator[RunRecord]:
     futures = [client.submit(execute, t, pure=False) for t in tasks]
     finished = False
     try:
-        for fut in as_completed(futures):
+        # the client is not made the process default (set_as_default=False): name its loop
+        for fut in as_completed(futures, loop=client.loop):
             yield fut.result()
         finished = True
     finally:
