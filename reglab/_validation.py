@@ -172,6 +172,9 @@ def check_array(
         raise TypeError(f"{name} must be a numeric array, got {_show(value)}: {err}") from None
     if raw.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be a numeric array, got dtype {raw.dtype}")
+    if raw.dtype.kind == "b" and dtype is not None:
+        # True/False where numbers belong is a mix-up (a flag passed in the wrong place)
+        raise TypeError(f"{name} must be numeric, got booleans {_show(value)}")
     arr = raw.astype(dtype, copy=False) if dtype is not None else raw
     if ndim is not None:
         dims = (ndim,) if isinstance(ndim, int) else tuple(ndim)

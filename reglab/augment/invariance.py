@@ -21,6 +21,8 @@ from typing import Any
 
 from reglab.augment._validation import check_bool
 
+__all__ = ["InvarianceGap", "invariance_gap"]
+
 
 @dataclass(frozen=True)
 class InvarianceGap:

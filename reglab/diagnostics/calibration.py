@@ -67,7 +67,9 @@ def _check_labels(labels, probs: np.ndarray) -> np.ndarray:
         raise ValueError(f"labels must have shape ({probs.shape[0]},), got {y.shape}")
     K = 2 if probs.ndim == 1 else probs.shape[1]
     if not np.issubdtype(y.dtype, np.integer):
-        if not np.all(np.isfinite(y)) or not np.all(np.mod(y, 1) == 0):
+        if not np.all(np.isfinite(y)):
+            raise ValueError(f"labels must be finite integers, got {y[~np.isfinite(y)][:3]}")
+        if not np.all(np.mod(y, 1) == 0):
             raise ValueError(f"labels must be integers, got {y[np.mod(y, 1) != 0][:3]}")
         y = y.astype(int)
     if y.min() < 0 or y.max() >= K:
