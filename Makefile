@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	# the local CPU wheel; a bare `torch` would download a multi-GB CUDA build
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[torch,dask,report,dev,docs]'
+	$(BIN)/python -m pip install -q -e '.[torch,dask,report,dev,docs,lightning]'
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -20,6 +20,8 @@ API_MODULES = {
     "reglab.linear": "Penalised linear models, paths and cross-validation, certified by "
     "duality gaps.",
     "reglab.torch": "The deep-learning regularizers as torch functions and modules.",
+    "reglab.torch.audit": "Find the regularization mistakes in a training set-up, before "
+    "and while it trains.",
     "reglab.diagnostics": "Measurements: bias-variance, calibration, sharpness, "
     "conditioning, double descent.",
     "reglab.augment": "Data augmentation for images (kornia), text and audio.",

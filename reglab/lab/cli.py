@@ -324,6 +324,34 @@ def drill(
     screen.print(f"Leitner boxes: {deck.path}", markup=False, highlight=False)
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def audit(
+    ctx: typer.Context,
+    script: Path = typer.Argument(..., help="The training script to run under the watcher."),
+    ignore: list[str] = typer.Option([], "--ignore", help="A finding code to silence (repeat)."),
+    json_out: Path = typer.Option(None, "--json", help="Also write the findings as JSON."),
+    html_out: Path = typer.Option(None, "--html", help="Also write the findings as HTML."),
+) -> None:
+    """Run a training script under reglab.torch.audit's watcher and print its findings:
+    ``reglab audit train.py -- --epochs 1``. Exit status 1 when a finding is a warning or
+    an error (as a linter's)."""
+    try:
+        from reglab.torch.audit._script import run_script
+    except ImportError as exc:
+        raise _fail(f"reglab audit needs the torch extra: {exc}") from exc
+    try:
+        findings = run_script(script, list(ctx.args), ignore=ignore)
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:
+        raise _fail(str(exc)) from exc
+    console.print(str(findings), markup=False, highlight=False)
+    if json_out is not None:
+        json_out.write_text(findings.to_json(indent=2), encoding="utf-8")
+    if html_out is not None:
+        html_out.write_text(findings.to_html(f"reglab audit {script.name}"), encoding="utf-8")
+    if findings.at_least("warning"):
+        raise typer.Exit(1)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

@@ -128,8 +128,7 @@ class Watcher:
         self._invariant = _scale_invariant(model)
         self._norms0: dict[str, float] = {}
         self._handles: list[Any] = []
-        self._inputs: set[tuple] = set()
-        self._repeats = 0
+        self._inputs: dict[tuple, int] = {}
         self.steps = 0
         self._reset_accumulators()
         self._train_sum = self._train_n = None
@@ -142,30 +141,36 @@ class Watcher:
         self._correct: list[torch.Tensor] = []
 
     # -- hooks --------------------------------------------------------------------------
+    def _on_stochastic(self, module, args):
+        # a Dropout/BatchNorm running in training mode with gradients off is an evaluation
+        # forward with model.eval() forgotten (hooked on the modules themselves, so it is
+        # seen however the model is entered: model(x), model.net(x), a Lightning step...)
+        if module.training and not torch.is_grad_enabled():
+            training = [n or type(m).__name__ for n, m in self._stochastic if m.training]
+            shown = ", ".join(training[:4]) + (" ..." if len(training) > 4 else "")
+            self.findings.add(
+                Finding(
+                    "RA201",
+                    type(self.model).__name__,
+                    f"evaluation forward (gradients off) with {len(training)} "
+                    f"dropout/BatchNorm modules in training mode: {shown}",
+                    {"modules": float(len(training))},
+                )
+            )
+
     def _on_forward(self, module, args, kwargs):
         if not torch.is_grad_enabled():
-            training = [n or type(m).__name__ for n, m in self._stochastic if m.training]
-            if training:
-                shown = ", ".join(training[:4]) + (" ..." if len(training) > 4 else "")
-                self.findings.add(
-                    Finding(
-                        "RA201",
-                        type(self.model).__name__,
-                        f"evaluation forward (gradients off) with {len(training)} "
-                        f"dropout/BatchNorm modules in training mode: {shown}",
-                        {"modules": float(len(training))},
-                    )
-                )
             return None
         if self._val_n:  # the first training forward after a validation closes it
             self._close_validation()
         if self._has_bn and module.training:
             x = _first_tensor(args, kwargs)
             if x is not None:
-                key = (id(x), x.data_ptr(), x._version, tuple(x.shape))
-                if key in self._inputs:
-                    self._repeats += 1
-                self._inputs.add(key)
+                # the model and its direct children are hooked (a LightningModule calls
+                # self.net(x), not self(x)); a repeat is the same module seeing the same
+                # tensor twice between two optimizer steps
+                key = (id(module), id(x), x.data_ptr(), x._version, tuple(x.shape))
+                self._inputs[key] = self._inputs.get(key, 0) + 1
         return None
 
     def _on_loss(self, module, args, output):
@@ -196,18 +201,18 @@ class Watcher:
 
     def _on_step(self, optimizer, args, kwargs):
         self.steps += 1
-        if self._repeats:
+        passes = max(self._inputs.values(), default=1)
+        if passes > 1:
             self.findings.add(
                 Finding(
                     "RA202",
                     type(self.model).__name__,
                     f"the same batch went through the model in training mode "
-                    f"{self._repeats + 1} times before step {self.steps}",
-                    {"passes": float(self._repeats + 1)},
+                    f"{passes} times before step {self.steps}",
+                    {"passes": float(passes)},
                 )
             )
         self._inputs.clear()
-        self._repeats = 0
         if self._invariant and (self.steps == 1 or self.steps % self.norm_every == 0):
             self._check_norms()
 
@@ -314,9 +319,12 @@ class Watcher:
     # -- context manager ----------------------------------------------------------------
     def attach(self) -> Findings:
         """Register the hooks; :meth:`detach` removes them."""
-        self._handles.append(
-            self.model.register_forward_pre_hook(self._on_forward, with_kwargs=True)
-        )
+        for module in (self.model, *self.model.children()):
+            self._handles.append(
+                module.register_forward_pre_hook(self._on_forward, with_kwargs=True)
+            )
+        for _, module in self._stochastic:
+            self._handles.append(module.register_forward_pre_hook(self._on_stochastic))
         base = getattr(self.optimizer, "base_optimizer", self.optimizer)
         self._handles.append(base.register_step_post_hook(self._on_step))
         if isinstance(self.loss, nn.Module):
