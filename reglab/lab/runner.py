@@ -280,14 +280,28 @@ def outcome_of(verdict: Any) -> str:
 
 
 @functools.cache
-def _code_key(module_name: str) -> str:
-    # The verdict also depends on the claim's code: a changed threshold must not be served
-    # from the cache. The module's source bytes (and reglab's version) stand for that code.
+def _lab_code_key() -> str:
+    # A verdict depends on code as well as rows: a changed threshold must not be served from
+    # the cache. The lab's own sources (claims, their helpers, stats, protocols) and reglab's
+    # version stand for that code; any edit there invalidates every cached verdict once.
     import reglab
 
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256(reglab.__version__.encode())
+    for path in sorted([*root.glob("*.py"), *(root / "claims").rglob("*.py")]):
+        digest.update(path.relative_to(root).as_posix().encode())
+        with contextlib.suppress(OSError):
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@functools.cache
+def _code_key(module_name: str) -> str:
+    """The lab's code key plus the source of the claim's own module (a claim defined outside
+    ``reglab.lab``, e.g. in a test or a user's package)."""
     module = sys.modules.get(module_name)
     path = getattr(module, "__file__", None)
-    digest = hashlib.sha256(reglab.__version__.encode())
+    digest = hashlib.sha256(_lab_code_key().encode())
     if path:
         with contextlib.suppress(OSError):
             digest.update(Path(path).read_bytes())

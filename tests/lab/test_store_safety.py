@@ -259,6 +259,14 @@ def test_verdicts_are_never_stale_and_served_from_the_cache_when_rows_are_unchan
     store.record(_rec("test-toy", 4, metrics={"x": 0.0}, protocol=protocol_of(claim)))
     assert current_verdicts([claim], store)["test-toy"]["evidence"] == "7 rows"
     assert calls == [7] and store.verdicts()["test-toy"]["evidence"] == "7 rows"
+    # the key also names the code: a verdict computed by other code is recomputed
+    from reglab.lab import runner
+
+    monkeypatch.setattr(runner, "verdict_key", lambda claim, rows_key: rows_key + "|edited")
+    current_verdicts([claim], store)
+    assert calls == [7, 7]
+    current_verdicts([claim], store)
+    assert calls == [7, 7]
 
 
 # -- protocols ----------------------------------------------------------------------------------
