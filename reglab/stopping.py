@@ -70,7 +70,10 @@ def _real(name: str, value: object) -> float:
 def _is_bool(value: object) -> bool:
     # numpy.bool_ is not a subclass of bool; recognised by name to keep this module free of
     # imports
-    return isinstance(value, bool) or type(value).__name__ == "bool_"
+    kind = type(value)
+    return isinstance(value, bool) or (
+        kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_")
+    )
 
 
 def _bool(name: str, value: object) -> bool:

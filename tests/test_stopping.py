@@ -134,3 +134,54 @@ def test_importing_reglab_does_not_import_torch():
     code = "import sys, reglab; reglab.EarlyStopping(); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# ---------------------------------------------------------------- Keras' baseline (issue 14)
+def test_baseline_follows_keras_documentation():
+    """Keras: "if no epoch improves on baseline, training will run for patience epochs and
+    restore weights from the best epoch in that set". The best is tracked below the
+    baseline (the hook fires), only the patience reset needs the baseline beaten."""
+    saves = []
+    stopper = EarlyStopping(patience=3, baseline=0.5, on_improvement=lambda: saves.append(1))
+    metrics = [0.9, 0.7, 0.8, 0.6]
+    stops = [stopper.step(m) for m in metrics[:3]]
+    assert stops == [False, False, True]  # patience = 3 checks, none beat the baseline
+    assert stopper.best == 0.7 and stopper.best_epoch == 1 and len(saves) == 2
+    assert stopper.reason == "patience"
+    # a check that beats the baseline resets the patience, as before
+    stopper = EarlyStopping(patience=2, baseline=0.5)
+    assert [stopper.step(m) for m in [0.9, 0.4, 0.45]] == [False, False, False]
+    assert stopper.step(0.47) and stopper.best == 0.4
+    # slowly improving below the baseline still stops after patience checks
+    assert EarlyStopping.stop_index([0.9, 0.8, 0.7, 0.6, 0.55], patience=3, baseline=0.5) == 2
+    # min_delta applies to the baseline too; mode max
+    assert EarlyStopping.stop_index([0.51, 0.52], patience=2, baseline=0.5, min_delta=0.05,
+                                    mode="max") == 1  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(check_finite="no"), "check_finite must be True or False, got 'no'"),
+        (dict(check_finite=1), "check_finite must be True or False"),
+        (dict(patience="3"), "patience must be an int"),
+        (dict(patience=2.0), "patience must be an int"),
+        (dict(min_delta="0.1"), "min_delta must be a real number"),
+        (dict(baseline="0.5"), "baseline must be a real number"),
+    ],
+)
+def test_strings_are_not_booleans_or_numbers(kwargs, match):
+    with pytest.raises(TypeError, match=match):
+        EarlyStopping(**kwargs)
+
+
+def test_step_refuses_strings_and_bad_epochs():
+    stopper = EarlyStopping(patience=2)
+    with pytest.raises(TypeError, match="metric must be a real number, got '0.5'"):
+        stopper.step("0.5")
+    with pytest.raises(TypeError, match="metric must be a real number"):
+        stopper.step(True)
+    with pytest.raises(TypeError, match="epoch must be an int or None"):
+        stopper.step(0.5, epoch="3")
+    np = pytest.importorskip("numpy")
+    assert not EarlyStopping(patience=np.int64(2), check_finite=np.bool_(True)).step(np.float32(1))

@@ -69,3 +69,30 @@ def test_device_option_and_errors():
     assert best.has_snapshot
     with pytest.raises(TypeError, match="model"):
         rt.BestWeights("model")
+
+
+def test_baseline_never_beaten_restores_the_best_of_the_patience_window():
+    """Keras' EarlyStopping(baseline=..., patience=3, restore_best_weights=True): when no
+    check beats the baseline, training runs for patience checks and the best weights of
+    that set are restored (reglab restored nothing before)."""
+    model = nn.Linear(1, 1, bias=False)
+    best = rt.BestWeights(model)
+    stopper = reglab.EarlyStopping(patience=3, baseline=0.1, on_improvement=best.save)
+    metrics = [0.9, 0.4, 0.7, 0.3]
+    with best:
+        for epoch, metric in enumerate(metrics):
+            with torch.no_grad():
+                model.weight.fill_(float(epoch))  # the weights of check ``epoch``
+            if stopper.step(metric):
+                break
+    assert epoch == 2 and stopper.best_epoch == 1
+    assert model.weight.item() == 1.0  # check 1 (metric 0.4), the best of the three
+
+
+def test_best_weights_arguments():
+    with pytest.raises(TypeError, match="restore_on_exit must be True or False"):
+        rt.BestWeights(nn.Linear(1, 1), restore_on_exit="no")
+    with pytest.raises(ValueError, match="device must be a torch.device"):
+        rt.BestWeights(nn.Linear(1, 1), device="gpu0")
+    with pytest.raises(TypeError, match="model must be an nn.Module"):
+        rt.BestWeights("model")

@@ -391,3 +391,36 @@ def test_fused_drop_path_keeps_channels_last(impl):
     assert torch.allclose(out, ref, rtol=1e-6)
     (g_branch,) = torch.autograd.grad((out * out).sum(), branch)
     assert g_branch.is_contiguous(memory_format=cl)
+
+
+# ---------------------------------------------------------------- issue 14: p = 1
+P1 = {
+    "dropout": lambda x: rt.dropout(x, 1.0),
+    "channel_dropout": lambda x: rt.channel_dropout(x, 1.0, layout="NCHW"),
+    "locked_dropout": lambda x: rt.locked_dropout(x, 1.0, batch_first=True),
+    "drop_path": lambda x: rt.drop_path(x, 1.0),
+    "Dropout": lambda x: rt.Dropout(1.0)(x),
+    "DropPath": lambda x: rt.DropPath(1.0)(x),
+}
+
+
+@pytest.mark.parametrize("name", P1)
+def test_p_one_gives_zeros_with_a_zero_gradient(name):
+    """torch's F.dropout(x, 1.0) and timm keep the graph: gradients are 0, not None, and
+    backward() works when the dropped tensor is the only path to x."""
+    x = torch.randn(3, 2, 4, 5, requires_grad=True)
+    with torch.no_grad():
+        x[0, 0, 0, 0] = float("inf")  # and no 0 * inf = NaN in the output
+    out = P1[name](x)
+    assert torch.equal(out, torch.zeros_like(x)) and out.requires_grad
+    out.sum().backward()  # the only path
+    assert x.grad is not None and torch.equal(x.grad, torch.zeros_like(x))
+    ref = torch.randn(3, 2, 4, 5, requires_grad=True)
+    torch.nn.functional.dropout(ref, 1.0).sum().backward()
+    assert torch.equal(ref.grad, x.grad)
+
+
+def test_p_one_without_grad_stays_cheap():
+    x = torch.randn(4, 3)
+    assert not rt.dropout(x, 1.0).requires_grad
+    assert torch.equal(rt.drop_path(x, 1.0, residual=x), x)

@@ -200,3 +200,74 @@ def test_bad_input():
         rt.mixup(x, y, num_classes=K, generator=CudaLikeGenerator())
     with pytest.raises(ValueError, match=r"soft targets y must have shape \(B, 6\)"):
         rt.mixup(x, torch.ones(4, 3), num_classes=K)
+
+
+# ---------------------------------------------------------------- issue 14 defects
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("kind", ["cutmix", "both"])
+def test_cutmix_is_differentiable_in_every_mode(kind, mode):
+    """torchvision's and timm's CutMix are differentiable (mixing hidden activations);
+    where(out=...) was not. The gradient of sum(w * out) is w at the pixels a sample keeps,
+    plus its partner's w where it was pasted."""
+    x, y = batch(6, dtype=torch.float64)
+    x.requires_grad_(True)
+    out, _, lam = MIXERS[kind](x, y, mode, gen(2))
+    w = torch.rand(out.shape, dtype=torch.float64, generator=gen(4))
+    (out * w).sum().backward()
+    # d out / d x by finite structure: out is linear in x, so the gradient equals the
+    # vector-Jacobian product computed with a fresh forward of the same draws
+    ref = torch.autograd.functional.vjp(
+        lambda t: MIXERS[kind](t, y, mode, gen(2))[0], x.detach(), w
+    )[1]
+    assert torch.allclose(x.grad, ref)
+    assert x.grad.abs().sum() > 0
+
+
+def test_cutmix_gradient_is_the_paste_mask():
+    x, y = batch(4, dtype=torch.float64)
+    x.requires_grad_(True)
+    out, _ = rt.cutmix(x, y, num_classes=K, mode="elem", generator=gen(1))
+    out.sum().backward()
+    # every output pixel comes from exactly one input pixel: the gradient counts how many
+    # output pixels each input pixel feeds (1 where kept, +1 where it was pasted elsewhere)
+    assert torch.allclose(x.grad.sum(), torch.tensor(float(out.numel()), dtype=torch.float64))
+
+
+def test_mixupcutmix_needs_num_classes_and_does_not_smooth_by_default():
+    x, y = batch(4)
+    mixer = rt.MixUpCutMix(0.4, 1.0)
+    assert mixer.label_smoothing == 0.0 and mixer.num_classes is None
+    with pytest.raises(ValueError, match="num_classes is required"):
+        mixer(x, y)
+    with pytest.raises(ValueError, match="num_classes is required"):
+        rt.mixup(x, y)
+    # inferred from one-hot targets: (B, 6), not (B, 1000), and unsmoothed
+    onehot = torch.nn.functional.one_hot(y, K).float()
+    _, soft, lam = mixer(x, onehot, generator=gen(), return_lam=True)
+    assert soft.shape == (4, K)
+    lam32 = lam.float()[:, None]
+    assert torch.allclose(soft, lam32 * onehot + (1 - lam32) * onehot.roll(1, 0), atol=1e-6)
+    with pytest.raises(ValueError, match=r"shape \(B, 5\)"):
+        rt.MixUpCutMix(num_classes=5)(x, onehot)
+
+
+def test_cutmix_refuses_channels_last_shapes_and_takes_a_layout():
+    x = torch.rand(4, 16, 12, 3, generator=gen())  # (N, H, W, C)
+    y = torch.arange(4) % K
+    with pytest.raises(ValueError, match="channels-last"):
+        rt.cutmix(x, y, num_classes=K)
+    with pytest.raises(ValueError, match="channels-last"):
+        rt.MixUpCutMix(0.0, 1.0, num_classes=K)(x, y)
+    for mode in MODES:
+        out, _, lam = rt.cutmix(x, y, num_classes=K, mode=mode, layout="NHWC",
+                                generator=gen(3), return_lam=True)  # fmt: skip
+        changed = (out != x).any(-1)  # (N, H, W): a pasted pixel changes all its channels
+        assert torch.equal((out != x).all(-1) | ~changed, torch.ones_like(changed))
+        frac = (out != x).any(-1).flatten(1).double().mean(1)
+        assert torch.allclose(frac, 1 - lam, atol=1e-12)
+    # the channels-first batch with small spatial dims is still accepted
+    rt.cutmix(torch.rand(4, 64, 4, 4), y, num_classes=K)
+    with pytest.raises(ValueError, match="layout 'NHWC' describes 4 dimensions"):
+        rt.cutmix(torch.rand(4, 3, 8, 8, 2), y, num_classes=K, layout="NHWC")
+    with pytest.raises(ValueError, match="layout must name every axis"):
+        rt.cutmix(x, y, num_classes=K, layout="NWHC")

@@ -169,3 +169,49 @@ def test_deferred_gpu_label_check_raises_at_a_later_call(monkeypatch):
     monkeypatch.setattr(_checks, "_PENDING", ok)
     _checks.flush_label_checks(wait=True)
     assert _checks._PENDING == []
+
+
+# ---------------------------------------------------------------- issues 13 and 14
+@pytest.mark.parametrize("shape", [(6, 4), (3, 4, 5), (2, 4, 3, 2), (4,)])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_soft_target_cross_entropy_matches_torch_on_every_shape(shape, reduction):
+    """torch's class axis is 1 ((N, K, d...)) or 0 (unbatched (K,)); the last axis was used."""
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(shape, generator=g, dtype=torch.float64)
+    dim = 0 if len(shape) == 1 else 1
+    q = torch.softmax(torch.randn(shape, generator=g, dtype=torch.float64), dim)
+    ours = rt.soft_target_cross_entropy(z, q, reduction=reduction)
+    ref = F.cross_entropy(z, q, reduction=reduction)
+    assert ours.shape == ref.shape
+    assert torch.allclose(ours, ref, rtol=1e-12)
+
+
+def test_smooth_one_hot_refuses_integer_dtype_and_bad_labels():
+    t = torch.tensor([0, 3, 1])
+    with pytest.raises(TypeError, match="dtype must be a floating-point"):
+        rt.smooth_one_hot(t, 4, eps=0.1, dtype=torch.int64)
+    with pytest.raises(TypeError, match="target must hold integer class labels"):
+        rt.smooth_one_hot(t.float(), 4, eps=0.1)
+    with pytest.raises(ValueError, match=r"target holds label 4, outside \[0, 4\)"):
+        rt.smooth_one_hot(torch.tensor([0, 4]), 4, eps=0.1)
+    with pytest.raises(ValueError, match=r"target holds label -1"):
+        rt.smooth_one_hot(torch.tensor([-1, 2]), 4, eps=0.1)
+    with pytest.raises(TypeError, match="num_classes must be an int"):
+        rt.smooth_one_hot(t, 4.0)
+    q = rt.smooth_one_hot(t, 4, 0.1, dtype=torch.float64)
+    assert torch.allclose(q.sum(-1), torch.ones(3, dtype=torch.float64))
+    assert q[0, 0] == pytest.approx(0.9 + 0.025)
+
+
+def test_negative_or_nonfinite_class_weights_are_refused():
+    z = torch.randn(4, 3)
+    y = torch.tensor([0, 1, 2, 0])
+    for w in ([1.0, -1.0, 1.0], [1.0, float("nan"), 1.0], [1.0, float("inf"), 1.0]):
+        with pytest.raises(ValueError, match="weight must hold finite class weights >= 0"):
+            rt.label_smoothing_cross_entropy(z, y, 0.1, weight=torch.tensor(w))
+        with pytest.raises(ValueError, match="weight must hold finite class weights >= 0"):
+            rt.LabelSmoothingCrossEntropy(0.1, weight=torch.tensor(w))
+    with pytest.raises(TypeError, match="weight must be a floating-point tensor"):
+        rt.label_smoothing_cross_entropy(z, y, 0.1, weight=torch.tensor([1, 2, 3]))
+    zero = rt.label_smoothing_cross_entropy(z, y, 0.1, weight=torch.tensor([1.0, 0.0, 1.0]))
+    assert torch.isfinite(zero)

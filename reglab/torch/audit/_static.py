@@ -254,7 +254,9 @@ def _random_transforms(transform: Any, depth: int = 0) -> list[str]:
         return []
     name = type(transform).__name__
     found = [name] if name.startswith(_RANDOM_PREFIXES) else []
-    if getattr(transform, "random", False) is True:  # reglab.augment's marker
+    # every transform of reglab.augment.image draws random parameters (the Pipeline only
+    # chains them)
+    if type(transform).__module__.startswith("reglab.augment.image") and name != "Pipeline":
         found.append(name)
     for attr in ("transforms", "children"):
         inner = getattr(transform, attr, None)

@@ -129,14 +129,16 @@ class Watcher:
         self._norms0: dict[str, float] = {}
         self._handles: list[Any] = []
         self._inputs: dict[tuple, int] = {}
+        self._bn_updates: dict[nn.Module, int] = {}
+        self._seen_train_mode_eval = False
         self.steps = 0
         self._reset_accumulators()
-        self._train_sum = self._train_n = None
 
     # -- accumulators -------------------------------------------------------------------
     def _reset_accumulators(self) -> None:
-        self._val_sum: torch.Tensor | None = None
-        self._val_n = 0
+        # detached loss tensors, summed when a validation closes: no device sync per step
+        self._train_losses: list[torch.Tensor] = []
+        self._val_losses: list[torch.Tensor] = []
         self._conf: list[torch.Tensor] = []
         self._correct: list[torch.Tensor] = []
 
@@ -145,23 +147,33 @@ class Watcher:
         # a Dropout/BatchNorm running in training mode with gradients off is an evaluation
         # forward with model.eval() forgotten (hooked on the modules themselves, so it is
         # seen however the model is entered: model(x), model.net(x), a Lightning step...)
-        if module.training and not torch.is_grad_enabled():
-            training = [n or type(m).__name__ for n, m in self._stochastic if m.training]
-            shown = ", ".join(training[:4]) + (" ..." if len(training) > 4 else "")
-            self.findings.add(
-                Finding(
-                    "RA201",
-                    type(self.model).__name__,
-                    f"evaluation forward (gradients off) with {len(training)} "
-                    f"dropout/BatchNorm modules in training mode: {shown}",
-                    {"modules": float(len(training))},
-                )
+        if not module.training:
+            return
+        if torch.is_grad_enabled():
+            # a BatchNorm in training mode that tracks statistics updates them on this call
+            # (SAM's bn_mode='first' switches tracking off for its second pass)
+            if getattr(module, "track_running_stats", False):
+                self._bn_updates[module] = self._bn_updates.get(module, 0) + 1
+            return
+        if self._seen_train_mode_eval:
+            return  # reported once; the list below is only built the first time
+        self._seen_train_mode_eval = True
+        training = [n or type(m).__name__ for n, m in self._stochastic if m.training]
+        shown = ", ".join(training[:4]) + (" ..." if len(training) > 4 else "")
+        self.findings.add(
+            Finding(
+                "RA201",
+                type(self.model).__name__,
+                f"evaluation forward (gradients off) with {len(training)} "
+                f"dropout/BatchNorm modules in training mode: {shown}",
+                {"modules": float(len(training))},
             )
+        )
 
     def _on_forward(self, module, args, kwargs):
         if not torch.is_grad_enabled():
             return None
-        if self._val_n:  # the first training forward after a validation closes it
+        if self._val_losses:  # the first training forward after a validation closes it
             self._close_validation()
         if self._has_bn and module.training:
             x = _first_tensor(args, kwargs)
@@ -176,15 +188,12 @@ class Watcher:
     def _on_loss(self, module, args, output):
         if not isinstance(output, torch.Tensor) or output.numel() != 1:
             return
-        value = output.detach().float().reshape(())
         if torch.is_grad_enabled():
-            if self._val_n:
+            if self._val_losses:
                 self._close_validation()
-            self._train_sum = value if self._train_sum is None else self._train_sum + value
-            self._train_n = (self._train_n or 0) + 1
+            self._train_losses.append(output.detach())
             return
-        self._val_sum = value if self._val_sum is None else self._val_sum + value
-        self._val_n += 1
+        self._val_losses.append(output.detach())
         if len(args) >= 2:
             logits, target = args[0], args[1]
             if (
@@ -202,17 +211,20 @@ class Watcher:
     def _on_step(self, optimizer, args, kwargs):
         self.steps += 1
         passes = max(self._inputs.values(), default=1)
-        if passes > 1:
+        updates = max(self._bn_updates.values(), default=0)
+        if passes > 1 and updates > 1:
             self.findings.add(
                 Finding(
                     "RA202",
                     type(self.model).__name__,
                     f"the same batch went through the model in training mode "
-                    f"{passes} times before step {self.steps}",
-                    {"passes": float(passes)},
+                    f"{passes} times before step {self.steps}, updating the BatchNorm "
+                    f"running statistics {updates} times",
+                    {"passes": float(passes), "updates": float(updates)},
                 )
             )
         self._inputs.clear()
+        self._bn_updates.clear()
         if self._invariant and (self.steps == 1 or self.steps % self.norm_every == 0):
             self._check_norms()
 
@@ -243,8 +255,12 @@ class Watcher:
             return float(sum(p.detach().double().sum() for p in self.model.parameters()))
 
     def _close_validation(self) -> None:
-        val = float(self._val_sum) / self._val_n
-        train = float(self._train_sum) / self._train_n if self._train_n else float("nan")
+        val = float(torch.stack(self._val_losses).float().mean())
+        train = (
+            float(torch.stack(self._train_losses).float().mean())
+            if self._train_losses
+            else float("nan")
+        )
         record = {
             "validation": float(len(self.findings.history)),
             "val_loss": val,
@@ -258,7 +274,6 @@ class Watcher:
             record["overconfidence"] = float(conf.mean() - correct.mean())
         self.findings.history.append(record)
         self._reset_accumulators()
-        self._train_sum, self._train_n = None, None
         self._check_gap()
 
     def _check_gap(self) -> None:
@@ -285,14 +300,17 @@ class Watcher:
 
     def finish(self) -> Findings:
         """Close an open validation and check the end of the run (RA206, RA207)."""
-        if self._val_n:
+        if self._val_losses:
             self._close_validation()
         h = self.findings.history
-        if len(h) >= 2:
+        # RA206 needs a run that went on well past its best validation: at least
+        # gap_validations later validations and a loss 2% above the best
+        if len(h) > self.gap_validations:
             best = min(range(len(h)), key=lambda i: h[i]["val_loss"])
             last = h[-1]
-            worse = last["val_loss"] > h[best]["val_loss"] * 1.01 + 1e-12
-            if best < len(h) - 1 and worse and self._fingerprint() != h[best]["fingerprint"]:
+            worse = last["val_loss"] > h[best]["val_loss"] * 1.02 + 1e-12
+            late = len(h) - 1 - best >= self.gap_validations
+            if late and worse and self._fingerprint() != h[best]["fingerprint"]:
                 self.findings.add(
                     Finding(
                         "RA206",
