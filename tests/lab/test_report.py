@@ -208,3 +208,21 @@ def test_show_prints_the_same_sentence_numbers_and_protocol(tmp_path, science_cl
         assert " ".join(line.split()) in out, line
     assert "<script>x</script>" in out
     assert f"protocol: {PROTOCOL.id()}" in out and "earlier version: v1: one n only" in out
+
+
+def test_forest_rows_primary_and_regime_effects_with_unique_labels():
+    from reglab.lab.report.science import forest_rows
+
+    claim = _Empirical()
+    e = [
+        Effect("log lambda_max", -0.2, -0.3, -0.1, 5, smallest=0.1, regime="clean"),
+        Effect("log eps-sharpness", -0.2, -0.3, -0.1, 5, smallest=0.1, regime="clean"),
+        Effect("test MSE (other units)", 3.0, 2.0, 4.0, 5),
+    ]
+    v = empirical_verdict(PROTOCOL, e, "SUPPORTED", sentence="s")
+    rows = forest_rows(claim, v)
+    assert [r.label for r in rows] == [
+        f"{claim.id}: log lambda_max [clean]",
+        f"{claim.id}: log eps-sharpness [clean]",
+    ]
+    assert forest_rows(claim, Verdict(True, "legacy")) == []

@@ -127,13 +127,23 @@ def forest_rows(claim: Claim, verdict: Verdict | None) -> list[ForestRow]:
     protocol = verdict.protocol or claim.protocol
     if protocol is None:
         return []
-    out = []
-    for i, e in enumerate(verdict.effects):
-        if e.smallest is None or e.smallest <= 0 or not (i == 0 or e.regime):
-            continue
-        label = claim.id + (f" [{e.regime}]" if e.regime else "")
-        out.append(ForestRow(label, e, protocol.direction, verdict.outcome, claim.id))
-    return out
+    chosen = [
+        e
+        for i, e in enumerate(verdict.effects)
+        if e.smallest is not None and e.smallest > 0 and (i == 0 or e.regime)
+    ]
+    labels = [claim.id + (f" [{e.regime}]" if e.regime else "") for e in chosen]
+    if len(set(labels)) < len(labels):
+        # several measures per regime (e.g. two sharpness measures): name each one
+        labels = [
+            f"{claim.id}: {e.name}"
+            + (f" [{e.regime}]" if e.regime and e.regime not in e.name else "")
+            for e in chosen
+        ]
+    return [
+        ForestRow(label, e, protocol.direction, verdict.outcome, claim.id)
+        for label, e in zip(labels, chosen, strict=True)
+    ]
 
 
 # the axis is clipped here (in units of the smallest effect); longer whiskers end in arrows
