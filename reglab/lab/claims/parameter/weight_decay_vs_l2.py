@@ -295,15 +295,15 @@ class WeightDecayVsL2(Claim):
                 ),
                 "zero gradient: AdamW = (1 - lr wd)^t w_0 (relative)": (geom, GEOM_RTOL),
                 "AdamW differs from Adam + L2: threshold / gap": (
-                    DIFFERENT_MIN / float(diff.min()),
+                    DIFFERENT_MIN / float(diff.min()) if diff.min() > 0 else np.inf,
                     1.0,
                 ),
                 "zero gradient: Adam + L2 step / lr outside its bound": (
-                    max(STEP_RANGE[0] / smin, smax / STEP_RANGE[1]),
+                    max(STEP_RANGE[0] / smin, smax / STEP_RANGE[1]) if smin > 0 else np.inf,
                     1.0,
                 ),
                 "zero gradient: Adam + L2 displacement ratio over wd": (
-                    float(disp_l2.max() / disp_l2.min()),
+                    float(disp_l2.max() / disp_l2.min()) if disp_l2.min() > 0 else np.inf,
                     1 / DRIFT,
                 ),
                 "zero gradient: AdamW displacement not proportional to wd": (

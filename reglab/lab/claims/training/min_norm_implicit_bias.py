@@ -223,7 +223,10 @@ class MinNormImplicitBias(Claim):
                 "GD from w_0 -> X^+ y + P_N w_0 (relative distance)": (err1, LIMIT_RTOL),
                 "interpolation ||X w - y|| / ||y||": (res, RESIDUAL_RTOL),
                 "null-space drift max_t ||P_N (w_t - w_0)||": (drift, NULL_DRIFT_TOL),
-                "distinct interpolant: threshold / distance": (DIFFERENT_MIN / between, 1.0),
+                "distinct interpolant: threshold / distance": (
+                    DIFFERENT_MIN / between if between > 0 else np.inf,
+                    1.0,
+                ),
                 "Pythagoras ||w||^2 = ||X^+ y||^2 + ||P_N w_0||^2 (relative)": (pyth, LIMIT_RTOL),
             },
             primary="GD from 0 -> X^+ y (relative distance)",
