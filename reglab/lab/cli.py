@@ -253,10 +253,10 @@ def show(claim: str, store: Path = STORE_OPT) -> None:
         c = get_claim(claim)
     except UnknownClaimError as exc:
         raise _fail(str(exc)) from exc
+    result_store = _open_store(store)  # a missing store: its one line before anything else
     # store and claim text is data, never Rich markup: "[0.1, 0.3]" must print as it is
     console.print(f"[bold]{escape(c.id)}[/bold]  ({escape(c.kind.heading)}, {c.result_kind})")
     console.print(f"[italic]{escape(c.statement)}[/italic]")
-    result_store = _open_store(store)
     console.print(_store_line(result_store), highlight=False)
     with _one_line_errors():
         verdict = compute_verdict(c, result_store)

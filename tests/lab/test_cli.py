@@ -112,6 +112,7 @@ def test_reading_commands_never_create_a_missing_store(tmp_path, args, monkeypat
     assert res.exit_code == 2
     line = _one_clean_line(res)
     assert str(path) in line and "does not exist" in line
+    assert res.output.strip() == line  # nothing else printed
     assert not path.parent.exists() and not (tmp_path / "r").exists()
 
 
