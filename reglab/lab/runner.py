@@ -344,7 +344,15 @@ def compute_verdict(claim: Claim, store: ResultStore, *, keep_figure: bool = Fal
             passed, evidence, figure = verdict
             verdict = _make_verdict(bool(passed), str(evidence), figure)
     except Exception:  # noqa: BLE001 - a broken verdict must show in the report, not crash it
-        verdict = _make_verdict(False, "verdict raised:\n" + traceback.format_exc(), None)
+        from reglab.lab.claim import FAIL
+
+        tb = traceback.format_exc()
+        # a verdict that raises is a bug in the lab, whatever kind of claim it is
+        verdict = Verdict(
+            outcome=FAIL,
+            sentence="Bug: the verdict code raised " + tb.strip().splitlines()[-1],
+            evidence="verdict raised:\n" + tb,
+        )
     if not store.readonly:
         store.save_verdict(
             claim.id,

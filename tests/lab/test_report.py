@@ -226,3 +226,22 @@ def test_forest_rows_primary_and_regime_effects_with_unique_labels():
         f"{claim.id}: log eps-sharpness [clean]",
     ]
     assert forest_rows(claim, Verdict(True, "legacy")) == []
+
+
+def test_a_verdict_that_raises_is_reported_as_a_bug(store, tmp_path):
+    class Broken(_Exact):
+        id = "zz-broken"
+
+        def verdict(self, rows):
+            raise ZeroDivisionError("oops")
+
+    try:
+        run_claims(["zz-broken"], store=store, smoke=True)
+        from reglab.lab.runner import compute_verdict
+
+        v = compute_verdict(Broken(), store)
+        assert v.outcome == "FAIL" and not v.legacy
+        assert v.sentence == "Bug: the verdict code raised ZeroDivisionError: oops"
+        assert "Traceback" in v.evidence
+    finally:
+        claim_module._REGISTRY.pop("zz-broken", None)
