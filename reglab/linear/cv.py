@@ -9,9 +9,14 @@ The final model is the full-data path's solution at the selected alpha.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from reglab.linear._fit import encode_binary, prepare, resolve_solver
@@ -99,13 +104,14 @@ class _CVMixin:
         self.mse_path_ = fold_errors
         self.alpha_min_ = float(alphas[i_min])
         self.alpha_1se_ = float(alphas[i_1se])
-        self.cv_results_ = {
+        self._curve = {
             "alphas": alphas,
             "mean_test_error": mean,
             "std_error": se,
             "fold_errors": fold_errors,
             "n_nonzero": n_nonzero,
         }
+        self.cv_results_ = self._curve
         if self.select not in ("min", "1se"):
             raise ValueError(f"select must be 'min' or '1se', got select={self.select!r}")
         i = i_min if self.select == "min" else i_1se
@@ -118,12 +124,12 @@ class _CVMixin:
         The top axis shows the number of non-zero coefficients; dashed lines mark
         ``alpha_min_`` and ``alpha_1se_``.  Returns the matplotlib axes.
         """
-        check_is_fitted(self, "cv_results_")
+        check_is_fitted(self, "_curve")
         import matplotlib.pyplot as plt
 
         if ax is None:
             _, ax = plt.subplots()
-        r = self.cv_results_
+        r = self._curve
         la = np.log(r["alphas"])
         ax.errorbar(
             la,
@@ -151,58 +157,83 @@ class _CVMixin:
 class _RegressorCV(_CVMixin, _LinearRegressorBase):
     _error_name = "mean squared error"
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = False  # as scikit-learn's LassoCV / ElasticNetCV
+        return tags
+
     def _penalty_unit(self):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def fit(self, X, y, sample_weight=None):
-        """Fit paths on every fold, choose alpha, keep the full-data solution there."""
+    def _l1_ratios(self):
+        """The l1_ratio grid (a list for ElasticNetCV(l1_ratio=[...])) and whether it is one."""
+        ratio = getattr(self, "l1_ratio", 1.0)
+        if isinstance(ratio, str | bytes) or not np.iterable(ratio):
+            return [check_l1_ratio(ratio)], False
+        ratios = [check_l1_ratio(r) for r in ratio]
+        if not ratios:
+            raise ValueError("l1_ratio is an empty list; give at least one value in [0, 1]")
+        return ratios, True
+
+    def fit(self, X, y, sample_weight=None, groups=None):
+        """Fit paths on every fold (and every l1_ratio), choose, keep the full-data solution.
+
+        ``groups`` is passed to the CV splitter (``GroupKFold`` and friends).  With a list of
+        ``l1_ratio``, the pair (l1_ratio, alpha) of the smallest mean CV error is chosen, as in
+        scikit-learn; ``select='1se'`` then applies along that l1_ratio's alphas.
+        """
         X, y = validate_data(self, X, y, accept_sparse=_SPARSE, dtype=_DTYPES, y_numeric=True)
         fit_intercept = _check_bool(self.fit_intercept, "fit_intercept")
+        self._check_compat()
         sw = check_sample_weight(sample_weight, X.shape[0], np.float64)
-        penalty = self._penalty_unit()
         full, dtype = prepare(X, y, Quadratic(), sample_weight=sw, fit_intercept=fit_intercept)
-        alphas = _grid_or_given(full, penalty, self.alphas, self.eps, self.n_alphas)
-        solver = self._solver(penalty)
 
         def make(Xt, yt, swt):
             return prepare(Xt, yt, Quadratic(), sample_weight=swt, fit_intercept=fit_intercept)[0]
 
-        folds = _split(self.cv, X, y, sw)
-        fold_fn = _ridge_fold if isinstance(solver, ClosedForm) else _fold
-        errors = Parallel(n_jobs=self.n_jobs)(
-            delayed(fold_fn)(make, penalty, alphas, solver, _mse, X, y, sw, tr, te)
-            for tr, te in folds
-        )
-        if isinstance(solver, ClosedForm):
-            coefs = ridge_grid(full, alphas, penalty.weights)
-            path = None
-        else:
-            path = compute_path(full, penalty, alphas, solver)
-            coefs = path.coefs
-        i = self._select(alphas, np.column_stack(errors), np.count_nonzero(coefs, axis=0))
-        coef = coefs[:, i]
+        folds = _split(self.cv, X, y, sw, groups=groups)
+        ratios, is_list = self._l1_ratios()
+        runs = []
+        for ratio in ratios:
+            penalty = self._penalty_unit(ratio)
+            alphas = _grid_or_given(full, penalty, self.alphas, self.eps, self.n_alphas)
+            solver = self._solver(penalty)
+            errors = Parallel(n_jobs=self.n_jobs)(
+                delayed(_fold)(make, penalty, alphas, solver, _mse, X, y, sw, tr, te)
+                for tr, te in folds
+            )
+            runs.append((ratio, penalty, alphas, solver, np.column_stack(errors)))
+        best = int(np.argmin([r[4].mean(axis=1).min() for r in runs]))
+        ratio, penalty, alphas, solver, errors = runs[best]
+        path = compute_path(full, penalty, alphas, solver)
+        i = self._select(alphas, errors, np.count_nonzero(path.coefs, axis=0))
+        if is_list:
+            self.l1_ratio_ = float(ratio)
+            sizes = {r[2].size for r in runs}
+            if len(sizes) == 1:  # scikit-learn's (n_l1_ratio, n_alphas[, n_folds]) layout
+                self.alphas_ = np.array([r[2] for r in runs])
+                self.mse_path_ = np.array([r[4] for r in runs])
+        elif hasattr(self, "l1_ratio"):
+            self.l1_ratio_ = float(ratio)
+        coef = path.coefs[:, i]
         self.coef_ = coef.astype(dtype)
         self.intercept_ = (
             dtype.type(full.y_offset - full.X_offset @ coef) if fit_intercept else dtype.type(0)
         )
-        if path is None:
-            from reglab.linear._problem import duality_gap
-
-            self.dual_gap_ = max(duality_gap(full, penalty.with_alpha(self.alpha_), coef)[0], 0.0)
-            self.n_iter_ = 1
-        else:
-            self.dual_gap_ = float(path.dual_gaps[i])
-            self.n_iter_ = int(path.n_iters[i])
+        self.dual_gap_ = float(path.dual_gaps[i])
+        self.n_iter_ = int(path.n_iters[i])
         return self
 
     def _solver(self, penalty):
-        return resolve_solver(
+        solver = resolve_solver(
             "cd",
             Quadratic(),
             penalty,
             check_scalar_nonneg(self.tol, "tol"),
             _check_max_iter(self.max_iter),
         )
+        solver.gram = getattr(self, "precompute", "auto")
+        return solver
 
 
 _CV_DOC = """
@@ -222,8 +253,11 @@ _CV_DOC = """
         Folds run in parallel with joblib.
     select : {'min', '1se'}, default='min'
         Which alpha the final model uses: ``alpha_min_`` or ``alpha_1se_``.
-    fit_intercept, tol, max_iter, positive
-        As in the single-alpha estimator.
+    fit_intercept, tol, max_iter, positive, precompute, copy_X, random_state, selection
+        As in the single-alpha estimator (``selection='random'`` and a precomputed Gram array
+        are refused).
+    verbose : bool or int, default=False
+        Accepted for compatibility; nothing is printed.
 
     Attributes
     ----------
@@ -249,6 +283,11 @@ class ElasticNetCV(_RegressorCV):
         tol=1e-4,
         max_iter=100,
         positive=False,
+        precompute="auto",
+        copy_X=True,
+        verbose=False,
+        random_state=None,
+        selection="cyclic",
     ):
         self.l1_ratio = l1_ratio
         self.eps = eps
@@ -261,11 +300,14 @@ class ElasticNetCV(_RegressorCV):
         self.tol = tol
         self.max_iter = max_iter
         self.positive = positive
+        self.precompute = precompute
+        self.copy_X = copy_X
+        self.verbose = verbose
+        self.random_state = random_state
+        self.selection = selection
 
-    def _penalty_unit(self):
-        return L1L2(
-            1.0, check_l1_ratio(self.l1_ratio), positive=_check_bool(self.positive, "positive")
-        )
+    def _penalty_unit(self, ratio):
+        return L1L2(1.0, ratio, positive=_check_bool(self.positive, "positive"))
 
 
 class LassoCV(ElasticNetCV):
@@ -284,6 +326,11 @@ class LassoCV(ElasticNetCV):
         tol=1e-4,
         max_iter=100,
         positive=False,
+        precompute="auto",
+        copy_X=True,
+        verbose=False,
+        random_state=None,
+        selection="cyclic",
     ):
         self.eps = eps
         self.n_alphas = n_alphas
@@ -295,116 +342,467 @@ class LassoCV(ElasticNetCV):
         self.tol = tol
         self.max_iter = max_iter
         self.positive = positive
+        self.precompute = precompute
+        self.copy_X = copy_X
+        self.verbose = verbose
+        self.random_state = random_state
+        self.selection = selection
 
-    def _penalty_unit(self):
+    def _penalty_unit(self, ratio=1.0):
         return L1L2(1.0, 1.0, positive=_check_bool(self.positive, "positive"))
 
 
-class RidgeCV(_RegressorCV):
-    __doc__ = (
-        "Ridge (``1/(2n)||y - Xw - b||^2 + alpha/2||w||^2``) with alpha chosen by K-fold CV;"
-        " each fold's whole grid comes from one SVD." + _CV_DOC
-    )
+class _Predictions(RegressorMixin, BaseEstimator):
+    """Stands in for a fitted estimator whose predictions on the training X are given.
+
+    Lets a scikit-learn scorer (``scorer(estimator, X, y)``) score leave-one-out predictions.
+    """
+
+    def __init__(self, pred=None):
+        self.pred = pred
+
+    def predict(self, X):
+        return self.pred
+
+
+def _ridge_loo(problem, alphas, rows):
+    """Exact leave-one-out residuals of ridge for every alpha, from one SVD (original scale).
+
+    For a penalised least-squares fit ``yhat = H y`` the leave-one-out residual is
+    ``(y_i - yhat_i) / (1 - H_ii)`` (Allen, 1974; Golub, Heath & Wahba, 1979).  On the
+    weighted, centred problem ``X = U S V^T`` and ``H = v v^T / v.v + U diag(s^2 / (s^2 + n
+    alpha)) U^T``, the first term being the unpenalised intercept (``v`` the row scaling,
+    orthogonal to the weighted-centred columns).  Returns an (n, n_alphas) array of residuals
+    divided back by the row scaling.
+    """
+    from reglab.linear.solvers.closed_form import _dense_centered
+
+    Xd = _dense_centered(problem)
+    n = Xd.shape[0]
+    U, sv, _ = np.linalg.svd(Xd, full_matrices=False)
+    y = problem.y
+    F = sv[:, None] ** 2 / (sv[:, None] ** 2 + n * alphas[None, :])
+    fitted = U @ (F * (U.T @ y)[:, None])
+    hdiag = (U**2) @ F
+    if problem.fit_intercept:
+        hdiag = hdiag + (rows**2 / (rows @ rows))[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        loo = (y[:, None] - fitted) / (1.0 - hdiag)
+    loo[~np.isfinite(loo)] = 0.0  # H_ii = 1: a sample the fit interpolates exactly
+    return loo / rows[:, None]
+
+
+class RidgeCV(_CVMixin, _LinearRegressorBase):
+    """Ridge (``1/(2n)||y - Xw - b||^2 + alpha/2||w||^2``) with alpha chosen by cross-validation.
+
+    reglab's alpha is scikit-learn's divided by ``n_samples`` (the Ridge scaling above):
+    ``sklearn.linear_model.RidgeCV(alphas=n * a)`` corresponds to ``RidgeCV(alphas=a)``.
+    ``cv=None`` (the default, as scikit-learn's) is the exact leave-one-out error of every
+    alpha from one SVD (:func:`_ridge_loo`); a K-fold ``cv`` solves each fold's whole grid from
+    one SVD.
+
+    Parameters
+    ----------
+    alphas : int or array, default=100
+        An int is the number of alphas of glmnet's ridge grid (alpha_max as for
+        ``l1_ratio=1e-3``, down to ``eps * alpha_max``); an array is the explicit grid.
+    eps : float, default=1e-4
+    n_alphas : int, optional
+        reglab's older spelling of ``alphas=int``.
+    cv : None, int or CV splitter, default=None
+        None: efficient leave-one-out.
+    fit_intercept : bool, default=True
+    scoring : str, callable or None, default=None
+        None: mean squared error (minimised); otherwise a scikit-learn scorer (maximised),
+        applied to the leave-one-out predictions (cv=None) or to each fold's model.
+    gcv_mode : {None, 'auto', 'svd', 'eigen'}, default=None
+        Every mode is the same exact computation here (one SVD of the centred X).
+    store_cv_results : bool, default=False
+        With ``cv=None``, keep ``cv_results_`` as scikit-learn does: the leave-one-out squared
+        errors (or predictions when ``scoring`` is given), shape (n_samples, n_alphas) or
+        (n_samples, n_targets, n_alphas).
+    alpha_per_target : bool, default=False
+        With a 2-D y, choose alpha separately for each target (``alpha_`` is then an array).
+    n_jobs : int, optional
+        Folds run in parallel with joblib.
+    select : {'min', '1se'}, default='min'
+        ``alpha_min_`` or ``alpha_1se_`` (one-standard-error rule, over folds or samples).
+
+    Attributes
+    ----------
+    alpha_, best_score_, alphas_, mse_path_, alpha_min_, alpha_1se_, coef_, intercept_,
+    dual_gap_, n_iter_, cv_results_ (when stored)
+    """
+
+    _error_name = "mean squared error"
 
     def __init__(
         self,
+        alphas=100,
         *,
+        fit_intercept=True,
+        scoring=None,
+        cv=None,
+        gcv_mode=None,
+        store_cv_results=False,
+        alpha_per_target=False,
         eps=1e-4,
         n_alphas=None,
-        alphas=100,
-        cv=5,
         n_jobs=None,
         select="min",
-        fit_intercept=True,
     ):
+        self.alphas = alphas
+        self.fit_intercept = fit_intercept
+        self.scoring = scoring
+        self.cv = cv
+        self.gcv_mode = gcv_mode
+        self.store_cv_results = store_cv_results
+        self.alpha_per_target = alpha_per_target
         self.eps = eps
         self.n_alphas = n_alphas
-        self.alphas = alphas
-        self.cv = cv
         self.n_jobs = n_jobs
         self.select = select
-        self.fit_intercept = fit_intercept
 
-    def _penalty_unit(self):
-        return L2(1.0)
+    def _errors(self, X, y, sw, fit_intercept, alphas, folds, scorer):
+        """Errors (to minimise) of every alpha: (n_alphas, n_folds or n_samples), + LOO store."""
+        full, _ = prepare(X, y, Quadratic(), sample_weight=sw, fit_intercept=fit_intercept)
+        if folds is None:
+            c = np.full(X.shape[0], 1.0 / X.shape[0]) if sw is None else sw / sw.sum()
+            rows = np.sqrt(c * X.shape[0])
+            keep = c > 0
+            loo = np.zeros((X.shape[0], alphas.size))
+            loo[keep] = _ridge_loo(full, alphas, rows[keep]) if np.all(keep) else 0.0
+            if not np.all(keep):
+                sub, _ = prepare(
+                    X[keep],
+                    y[keep],
+                    Quadratic(),
+                    sample_weight=sw[keep],
+                    fit_intercept=fit_intercept,
+                )
+                loo[keep] = _ridge_loo(sub, alphas, rows[keep] / np.sqrt(c[keep].sum()))
+            pred = y[:, None] - loo
+            if scorer is None:
+                # per-sample errors scaled so that their plain mean is the weighted mean
+                return (loo**2 * (c * X.shape[0])[:, None]).T, loo**2
+            scores = np.array(
+                [
+                    scorer(_Predictions(pred[:, k]), X, y, sample_weight=sw)
+                    if sw is not None
+                    else scorer(_Predictions(pred[:, k]), X, y)
+                    for k in range(alphas.size)
+                ]
+            )
+            return -scores[:, None], pred
 
-    def _solver(self, penalty):
-        return ClosedForm()
+        def make(Xt, yt, swt):
+            return prepare(Xt, yt, Quadratic(), sample_weight=swt, fit_intercept=fit_intercept)[0]
 
-
-def _log_loss_scores(K):
-    def score(path, X, y_enc, sw):
-        coefs, intercepts = path.coefs, path.intercepts
-        if K == 1:
-            z = np.asarray(X @ coefs) + intercepts
-            loss = np.logaddexp(0.0, -y_enc[:, None] * z)
+        if scorer is None:
+            score_fn = _mse
         else:
-            z = np.einsum("np,pka->nka", X.toarray() if hasattr(X, "toarray") else X, coefs)
-            z = z + intercepts.T[None]
-            lse = np.logaddexp.reduce(z, axis=1)
-            loss = lse - z[np.arange(len(y_enc)), y_enc.astype(int)]
-        return np.average(loss, axis=0, weights=sw)
 
-    return score
+            def score_fn(path, Xte, yte, swte):
+                coefs, intercepts = path[1], path[2]
+                out = []
+                for k in range(coefs.shape[1]):
+                    pred = np.asarray(Xte @ coefs[:, k]) + intercepts[k]
+                    est = _Predictions(pred)
+                    out.append(
+                        -(
+                            scorer(est, Xte, yte)
+                            if swte is None
+                            else scorer(est, Xte, yte, sample_weight=swte)
+                        )
+                    )
+                return np.array(out)
+
+        errors = Parallel(n_jobs=self.n_jobs)(
+            delayed(_ridge_fold)(make, L2(1.0), alphas, ClosedForm(), score_fn, X, y, sw, tr, te)
+            for tr, te in folds
+        )
+        return np.column_stack(errors), None
+
+    def fit(self, X, y, sample_weight=None, groups=None):
+        """Choose alpha by leave-one-out (cv=None) or K-fold CV, then fit at it; returns self."""
+        X, y = validate_data(
+            self, X, y, accept_sparse=_SPARSE, dtype=_DTYPES, y_numeric=True, multi_output=True
+        )
+        fit_intercept = _check_bool(self.fit_intercept, "fit_intercept")
+        store = _check_bool(self.store_cv_results, "store_cv_results")
+        per_target = _check_bool(self.alpha_per_target, "alpha_per_target")
+        if self.gcv_mode not in (None, "auto", "svd", "eigen"):
+            raise ValueError(
+                f"gcv_mode must be None, 'auto', 'svd' or 'eigen', got gcv_mode={self.gcv_mode!r}"
+            )
+        if store and self.cv is not None:
+            raise ValueError(
+                "store_cv_results=True needs cv=None (the leave-one-out errors are what is stored)"
+            )
+        sw = check_sample_weight(sample_weight, X.shape[0], np.float64)
+        Y = y[:, None] if y.ndim == 1 else y
+        if per_target and Y.shape[1] == 1 and y.ndim == 1:
+            per_target = False
+        scorer = None if self.scoring is None else check_scoring(self, scoring=self.scoring)
+        folds = None if self.cv is None else _split(self.cv, X, Y[:, 0], sw, groups=groups)
+        first, _ = prepare(X, Y[:, 0], Quadratic(), sample_weight=sw, fit_intercept=fit_intercept)
+        alphas = _grid_or_given(first, L2(1.0), self.alphas, self.eps, self.n_alphas)
+        per = [
+            self._errors(X, Y[:, t], sw, fit_intercept, alphas, folds, scorer)
+            for t in range(Y.shape[1])
+        ]
+        errs = [e for e, _ in per]
+        if per_target:
+            chosen = []
+            for E in errs:
+                chosen.append(self._select(alphas, E, np.full(alphas.size, X.shape[1])))
+            self.alpha_ = np.array([alphas[i] for i in chosen])
+            best = [-errs[t][chosen[t]].mean() for t in range(len(errs))]
+            self.best_score_ = np.array(best)
+        else:
+            E = np.mean(errs, axis=0)
+            i = self._select(alphas, E, np.full(alphas.size, X.shape[1]))
+            chosen = [i] * Y.shape[1]
+            self.best_score_ = float(-E[i].mean())
+        self.mse_path_ = errs[0] if len(errs) == 1 else np.array(errs)
+        coefs, intercepts, gaps = [], [], []
+        from reglab.linear._problem import duality_gap
+
+        for t in range(Y.shape[1]):
+            prob, dtype = prepare(
+                X, Y[:, t], Quadratic(), sample_weight=sw, fit_intercept=fit_intercept
+            )
+            a = alphas[chosen[t]]
+            res = ClosedForm().solve(prob, L2(a))
+            coefs.append(res.coef)
+            intercepts.append(prob.y_offset - prob.X_offset @ res.coef if fit_intercept else 0.0)
+            gaps.append(max(duality_gap(prob, L2(a), res.coef)[0], 0.0))
+        if y.ndim == 1:
+            self.coef_ = coefs[0].astype(dtype)
+            self.intercept_ = dtype.type(intercepts[0])
+            self.dual_gap_ = gaps[0]
+        else:
+            self.coef_ = np.array(coefs, dtype=dtype)
+            self.intercept_ = np.array(intercepts, dtype=dtype)
+            self.dual_gap_ = np.array(gaps)
+        self.n_iter_ = 1
+        if store:
+            stored = [st for _, st in per]
+            self.cv_results_ = stored[0] if y.ndim == 1 else np.stack(stored, axis=1)
+        else:
+            self.cv_results_ = self._curve
+        return self
+
+
+def _logistic_fold(make, penalty, alphas, solver, X, y, y_enc, sw, train, test, scorer, template):
+    """One fold's path over the C grid and the scorer's value at every C (estimator form)."""
+    problem = make(X[train], y_enc[train], _subset(sw, train))
+    path = compute_path(problem, penalty, alphas, solver)
+    scores = np.empty(alphas.size)
+    coefs = []
+    for k in range(alphas.size):
+        est = template._with_solution(path.coefs[..., k], path.intercepts[k])
+        scores[k] = scorer(est, X[test], y[test])
+        coefs.append(np.column_stack([est.coef_, est.intercept_]))
+    return scores, np.array(coefs), path.n_iters
 
 
 class LogisticRegressionCV(_CVMixin, _ClassifierBase):
-    """Penalised logistic regression with alpha chosen by stratified K-fold CV.
+    """Logistic regression with C (and l1_ratio) chosen by cross-validation: scikit-learn 1.9's API.
 
-    ``alpha`` is in mean-loss units (``mean_i log-loss + alpha * penalty``); ``C_`` reports the
-    equivalent scikit-learn ``C = 1 / (alpha n)``.  The CV error is the mean log-loss
-    (the deviance / 2, glmnet's default measure).
-    """ + _CV_DOC.replace("positive", "l1_ratio")
+    For every fold and l1_ratio the whole C grid is one warm-started, certified path
+    (``alpha = 1 / (C sum(s))`` in mean-loss units, decreasing); each C is scored on the held-out
+    fold with ``scoring`` (accuracy by default, as scikit-learn 1.9).  The best (C, l1_ratio)
+    maximises the mean score over folds; ``refit=True`` refits on all data there,
+    ``refit=False`` averages the folds' best coefficients and Cs (scikit-learn's rule).
 
-    _error_name = "mean log-loss"
+    Parameters
+    ----------
+    Cs : int or array of floats, default=10
+        An int gives ``np.logspace(-4, 4, Cs)``, as scikit-learn.
+    l1_ratios : array of floats in [0, 1] or None, default=None
+        None: ``(0.0,)`` (L2), scikit-learn's meaning in 1.8-1.9.
+    fit_intercept : bool, default=True
+    cv : None, int or CV splitter, default=None
+        None: 5-fold stratified.  Every training fold must hold every class.
+    dual : False
+    penalty : 'deprecated' or {'l1', 'l2', 'elasticnet'}
+        When given, must agree with ``l1_ratios`` ('l1': (1.0,), 'l2': (0.0,)).
+    scoring : str, callable or None, default=None
+        A scikit-learn scorer; None: accuracy.
+    solver, tol, max_iter, class_weight, intercept_scaling, random_state, verbose
+        As in :class:`~reglab.linear.LogisticRegression`.
+    n_jobs : int, optional
+        Folds run in parallel with joblib.
+    refit : bool, default=True
+    use_legacy_attributes : bool, default=True
+        scikit-learn's attribute layout: True gives ``C_``/``l1_ratio_`` arrays repeated per
+        class and ``scores_``/``coefs_paths_`` dicts keyed by class; False gives floats and
+        arrays ``scores_`` (n_folds, n_l1_ratios, n_cs), ``coefs_paths_`` (n_folds,
+        n_l1_ratios, n_cs, n_classes or 1, n_features + fit_intercept), ``n_iter_`` (n_folds,
+        n_l1_ratios, n_cs).
+    n_alphas, eps : optional
+        reglab's glmnet-style grid: ``n_alphas`` alphas from alpha_max (the smallest alpha
+        with zero coefficients) down to ``eps * alpha_max``, used instead of ``Cs`` when given.
+    select : {'min', '1se'}, default='min'
+        Best mean score, or the smallest C within one standard error of it (with refit).
+
+    Attributes
+    ----------
+    classes_, coef_, intercept_, C_, l1_ratio_, Cs_, l1_ratios_, scores_, coefs_paths_,
+    n_iter_, alpha_ (mean-loss units), alphas_, dual_gap_
+    """
+
+    _error_name = "minus the CV score"
 
     def __init__(
         self,
         *,
-        penalty="l1",
-        l1_ratio=None,
-        eps=1e-3,
-        n_alphas=None,
-        alphas=50,
-        cv=5,
-        n_jobs=None,
-        select="min",
+        Cs=10,
+        l1_ratios=None,
         fit_intercept=True,
+        cv=None,
+        dual=False,
+        penalty="deprecated",
+        scoring=None,
+        solver="auto",
         tol=1e-4,
         max_iter=100,
+        class_weight=None,
+        n_jobs=None,
+        verbose=0,
+        refit=True,
+        intercept_scaling=1.0,
+        random_state=None,
+        use_legacy_attributes=True,
+        n_alphas=None,
+        eps=1e-3,
+        select="min",
     ):
-        self.penalty = penalty
-        self.l1_ratio = l1_ratio
-        self.eps = eps
-        self.n_alphas = n_alphas
-        self.alphas = alphas
-        self.cv = cv
-        self.n_jobs = n_jobs
-        self.select = select
+        self.Cs = Cs
+        self.l1_ratios = l1_ratios
         self.fit_intercept = fit_intercept
+        self.cv = cv
+        self.dual = dual
+        self.penalty = penalty
+        self.scoring = scoring
+        self.solver = solver
         self.tol = tol
         self.max_iter = max_iter
+        self.class_weight = class_weight
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.refit = refit
+        self.intercept_scaling = intercept_scaling
+        self.random_state = random_state
+        self.use_legacy_attributes = use_legacy_attributes
+        self.n_alphas = n_alphas
+        self.eps = eps
+        self.select = select
 
-    def fit(self, X, y, sample_weight=None):
-        """Fit paths on every fold, choose alpha, keep the full-data solution there."""
-        X, y = validate_data(self, X, y, accept_sparse=_SPARSE, dtype=_DTYPES)
-        fit_intercept = _check_bool(self.fit_intercept, "fit_intercept")
-        sw = check_sample_weight(sample_weight, X.shape[0], np.float64)
-        datafit, y_enc, K = self._encode(y)
+    def _ratios(self):
+        given = self.l1_ratios
+        if given is None:
+            ratios = None
+        elif isinstance(given, str | bytes) or not np.iterable(given):
+            raise TypeError(
+                f"l1_ratios must be a list of floats in [0, 1], got l1_ratios={given!r}"
+            )
+        else:
+            ratios = [check_l1_ratio(r) for r in given]
+            if not ratios:
+                raise ValueError("l1_ratios is empty; give at least one value in [0, 1]")
+        implied = {"l2": [0.0], "l1": [1.0]}.get(self.penalty)
+        if self.penalty == "deprecated":
+            return ratios if ratios is not None else [0.0]
+        if self.penalty in ("l1", "l2"):
+            if ratios is not None and ratios != implied:
+                raise ValueError(
+                    f"penalty={self.penalty!r} contradicts l1_ratios={given!r}; give l1_ratios only"
+                )
+            return implied
+        if self.penalty == "elasticnet":
+            if ratios is None:
+                raise ValueError("penalty='elasticnet' needs l1_ratios, got l1_ratios=None")
+            return ratios
+        raise ValueError(
+            f"penalty must be 'l1', 'l2' or 'elasticnet' in a CV over C, got penalty={self.penalty!r}"
+        )
+
+    def _Cs(self):
+        Cs = self.Cs
+        if isinstance(Cs, numbers.Integral) and not isinstance(Cs, bool):
+            if Cs < 1:
+                raise ValueError(
+                    f"Cs must be a positive integer or a list of floats, got Cs={Cs!r}"
+                )
+            return np.logspace(-4, 4, int(Cs))
+        if isinstance(Cs, str | bytes | bool) or not np.iterable(Cs):
+            raise TypeError(f"Cs must be an int or a list of floats, got Cs={Cs!r}")
+        vals = []
+        for c in Cs:
+            if isinstance(c, bool | str | bytes) or not isinstance(c, numbers.Real):
+                raise TypeError(f"Cs must hold real numbers only, got {c!r} in Cs={Cs!r}")
+            if not np.isfinite(c) or c <= 0:
+                raise ValueError(f"Cs must be finite and > 0, got {c!r} in Cs={Cs!r}")
+            vals.append(float(c))
+        if not vals:
+            raise ValueError("Cs is empty; give at least one C")
+        return np.array(vals)
+
+    def _with_solution(self, coef, intercept):
+        """A fitted LogisticRegression holding one path solution (for the scorer)."""
         from reglab.linear.estimators import LogisticRegression
 
-        penalty = LogisticRegression(self.penalty, l1_ratio=self.l1_ratio)._make_penalty(1.0)
-        full, dtype = prepare(
-            X, y_enc, datafit, sample_weight=sw, fit_intercept=fit_intercept, n_classes=K
+        est = LogisticRegression()
+        est.classes_ = self._classes
+        K = self._classes.size
+        est.coef_ = coef[None, :] if K == 2 else np.asarray(coef).T
+        est.intercept_ = np.atleast_1d(np.asarray(intercept, dtype=np.float64))
+        est.n_features_in_ = est.coef_.shape[1]
+        return est
+
+    def fit(self, X, y, sample_weight=None, groups=None):
+        """Score every (l1_ratio, C) on every fold, choose, refit; returns ``self``."""
+        from reglab.linear.estimators import (
+            LogisticRegression,
+            _check_sklearn_only,
+            _class_weights,
+            _logistic_penalty,
         )
-        alphas = _grid_or_given(full, penalty, self.alphas, self.eps, self.n_alphas, default=50)
-        solver = resolve_solver(
-            "auto",
-            datafit,
-            penalty,
-            check_scalar_nonneg(self.tol, "tol"),
-            _check_max_iter(self.max_iter),
+
+        X, y = validate_data(self, X, y, accept_sparse=_SPARSE, dtype=_DTYPES)
+        fit_intercept = _check_bool(self.fit_intercept, "fit_intercept")
+        refit = _check_bool(self.refit, "refit")
+        legacy = _check_bool(self.use_legacy_attributes, "use_legacy_attributes")
+        _check_sklearn_only(
+            self,
+            [
+                ("dual", lambda v: v is False or v is np.False_, "only the primal is solved"),
+                ("intercept_scaling", lambda v: v == 1, "it only affects liblinear (use 1)"),
+            ],
         )
+        tol = check_scalar_nonneg(self.tol, "tol")
+        max_iter = _check_max_iter(self.max_iter)
+        check_classification_targets(y)
+        datafit, y_enc, K = self._encode(y)
+        self._classes = self.classes_
+        sw = check_sample_weight(sample_weight, X.shape[0], np.float64)
+        cw = _class_weights(self.class_weight, self.classes_, y, sw)
+        if cw is not None:
+            sw = cw if sw is None else sw * cw
+        ratios = self._ratios()
+        folds = _split(5 if self.cv is None else self.cv, X, y, sw, classifier=True, groups=groups)
+        for k, (train, _) in enumerate(folds):
+            missing = np.setdiff1d(self.classes_, np.unique(y[train]))
+            if missing.size:
+                raise ValueError(
+                    f"cv fold {k}'s training set has no sample of class {missing[0]!r}; use a "
+                    "stratified cv with fewer folds (cv) so every class is in every training set"
+                )
+        scorer = check_scoring(LogisticRegression(), scoring=self.scoring)
+        if scorer is None:  # pragma: no cover - check_scoring gives accuracy for classifiers
+            raise ValueError("scoring could not be resolved")
 
         def make(Xt, yt, swt):
             df = Logistic() if K == 1 else Multinomial()
@@ -412,20 +810,103 @@ class LogisticRegressionCV(_CVMixin, _ClassifierBase):
                 0
             ]
 
-        folds = _split(self.cv, X, y, sw, classifier=True)
-        errors = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fold)(make, penalty, alphas, solver, _log_loss_scores(K), X, y_enc, sw, tr, te)
-            for tr, te in folds
+        full, dtype = prepare(
+            X, y_enc, datafit, sample_weight=sw, fit_intercept=fit_intercept, n_classes=K
         )
-        path = compute_path(full, penalty, alphas, solver)
-        nnz = np.count_nonzero(path.coefs.reshape(-1, alphas.size), axis=0)
-        i = self._select(alphas, np.column_stack(errors), nnz)
-        coef = path.coefs[..., i]
-        self.coef_ = (coef[None, :] if K == 1 else coef.T).astype(dtype)
-        self.intercept_ = np.atleast_1d(path.intercepts[i]).astype(dtype)
-        self.C_ = 1.0 / (self.alpha_ * (X.shape[0] if sw is None else sw.sum()))
-        self.dual_gap_ = float(path.dual_gaps[i])
-        self.n_iter_ = int(path.n_iters[i])
+        n_total = X.shape[0] if sw is None else float(sw.sum())
+        if self.n_alphas is not None:
+            pen0 = _logistic_penalty("deprecated", max(ratios[0], 1e-3), 1.0, 1.0)
+            from reglab.linear.path import alpha_grid, alpha_max
+
+            grid = alpha_grid(alpha_max(full, pen0), eps=self.eps, n_alphas=self.n_alphas)
+            Cs = 1.0 / (grid * n_total)
+        else:
+            Cs = self._Cs()
+        order = np.argsort(Cs)  # increasing C = decreasing alpha, the path's direction
+        n_f, n_l, n_c = len(folds), len(ratios), Cs.size
+        scores = np.zeros((n_f, n_l, n_c))
+        n_iter = np.zeros((n_f, n_l, n_c), dtype=np.int64)
+        width = X.shape[1] + int(fit_intercept)
+        n_out = 1 if K == 1 else K
+        paths = np.zeros((n_f, n_l, n_c, n_out, X.shape[1] + 1))
+        for li, ratio in enumerate(ratios):
+            penalty = _logistic_penalty("deprecated", ratio, 1.0, 1.0)
+            solver = resolve_solver(self.solver, datafit, penalty, tol, max_iter)
+            out = Parallel(n_jobs=self.n_jobs)(
+                delayed(_logistic_fold)(
+                    make,
+                    penalty,
+                    1.0 / (Cs[order] * (len(tr) if sw is None else sw[tr].sum())),
+                    solver,
+                    X,
+                    y,
+                    y_enc,
+                    sw,
+                    tr,
+                    te,
+                    scorer,
+                    self,
+                )
+                for tr, te in folds
+            )
+            for fi, (sc, co, it) in enumerate(out):
+                scores[fi, li, order] = sc
+                paths[fi, li, order] = co
+                n_iter[fi, li, order] = it
+        paths = paths[..., :width] if fit_intercept else paths[..., : X.shape[1]]
+        mean = scores.mean(axis=0)
+        li, ci = np.unravel_index(int(np.argmax(mean)), mean.shape)
+        ratio = ratios[li]
+        # the error curve of the chosen l1_ratio, in decreasing alpha (cv.glmnet's plot)
+        alphas_desc = 1.0 / (Cs[order] * n_total)
+        nnz = np.count_nonzero(paths[:, li][:, order].mean(axis=0).reshape(n_c, -1), axis=1)
+        i = self._select(alphas_desc, -scores[:, li][:, order].T, nnz)
+        if refit:
+            C = float(Cs[order][i])
+            lr = LogisticRegression(
+                C=C,
+                l1_ratio=ratio,
+                solver=self.solver,
+                tol=tol,
+                max_iter=max_iter,
+                fit_intercept=fit_intercept,
+            )
+            lr.fit(X, y, sample_weight=sw)
+            self.coef_, self.intercept_ = lr.coef_, lr.intercept_
+            self.dual_gap_ = lr.dual_gap_
+        else:
+            best = np.argmax(scores[:, li], axis=1)  # each fold's own best C
+            coef = np.mean([paths[f, li, best[f]] for f in range(n_f)], axis=0)
+            self.coef_ = coef[:, : X.shape[1]].astype(dtype)
+            self.intercept_ = (
+                coef[:, X.shape[1]].astype(dtype) if fit_intercept else np.zeros(n_out, dtype=dtype)
+            )
+            C = float(np.mean(Cs[best]))
+            self.dual_gap_ = np.nan  # an average of fold solutions solves no single problem
+        self.alpha_ = 1.0 / (C * n_total)
+        self.Cs_ = Cs
+        self.l1_ratios_ = np.array(ratios)
+        if legacy:
+            reps = 1 if K == 1 else K
+            self.C_ = np.full(reps, C)
+            self.l1_ratio_ = np.full(reps, ratio)
+            keys = self.classes_[1:] if K == 1 else self.classes_
+            # scikit-learn's legacy layout: an l1_ratio axis last when l1_ratios was given
+            single = self.l1_ratios is None
+            sc = scores[:, 0] if single else np.moveaxis(scores, 1, 2)
+            self.scores_ = {cls: sc for cls in keys}
+            cp = paths[:, 0] if single else np.moveaxis(paths, 1, 2)
+            if K == 1:
+                self.coefs_paths_ = {keys[0]: cp[..., 0, :]}
+            else:
+                self.coefs_paths_ = {cls: cp[..., k, :] for k, cls in enumerate(keys)}
+            self.n_iter_ = (n_iter[:, 0] if single else np.moveaxis(n_iter, 1, 2))[None]
+        else:
+            self.C_ = C
+            self.l1_ratio_ = float(ratio)
+            self.scores_ = scores
+            self.coefs_paths_ = paths
+            self.n_iter_ = n_iter
         return self
 
 

@@ -24,6 +24,7 @@ from reglab.linear._fit import encode_binary, prepare, resolve_solver, unscale
 from reglab.linear._validation import check_l1_ratio, check_sample_weight, check_scalar_nonneg
 from reglab.linear.datafits import Logistic, Multinomial, Quadratic
 from reglab.linear.penalties import L1, L1L2, L2
+from reglab.linear.solvers import CoordinateDescent
 
 __all__ = [
     "Ridge",
@@ -77,7 +78,7 @@ class _LinearRegressorBase(RegressorMixin, BaseEstimator):
         )
         fit_intercept = _check_bool(self.fit_intercept, "fit_intercept")
         tol = check_scalar_nonneg(self.tol, "tol")
-        max_iter = _check_max_iter(self.max_iter)
+        max_iter = 1000 if self.max_iter is None else _check_max_iter(self.max_iter)
         self._check_compat()
         penalty = self._penalty(X.shape[1])
         Y = y[:, None] if y.ndim == 1 else y
@@ -89,7 +90,7 @@ class _LinearRegressorBase(RegressorMixin, BaseEstimator):
             problem, dtype = prepare(
                 X, Y[:, k], Quadratic(), sample_weight=sample_weight, fit_intercept=fit_intercept
             )
-            solver = resolve_solver(self._solver_name(), problem.datafit, penalty, tol, max_iter)
+            solver = self._make_solver(problem, penalty, tol, max_iter)
             w0 = None
             if prev is not None and prev.shape == (Y.shape[1], X.shape[1]):
                 w0 = prev[k]
@@ -112,8 +113,46 @@ class _LinearRegressorBase(RegressorMixin, BaseEstimator):
             self.n_iter_ = np.array(iters)
         return self
 
+    def _make_solver(self, problem, penalty, tol, max_iter):
+        name = self._solver_name()
+        solver = resolve_solver(name, problem.datafit, penalty, tol, max_iter)
+        precompute = getattr(self, "precompute", "auto")
+        if isinstance(name, str) and isinstance(solver, CoordinateDescent):
+            # scikit-learn's precompute: coordinate descent on the Gram matrix X^T X / n
+            solver.gram = precompute
+        return solver
+
     def _check_compat(self):
-        """Refuse scikit-learn-only parameter values reglab cannot honour (none by default)."""
+        """Check the scikit-learn parameters that select no algorithm of reglab's.
+
+        ``copy_X`` is honoured either way (reglab never writes into ``X``); ``random_state``
+        only matters to scikit-learn's ``selection='random'``, which is refused, as is a
+        precomputed Gram array (reglab forms ``X^T X / n`` itself from centred, weighted X).
+        """
+        _check_bool(getattr(self, "copy_X", True), "copy_X")
+        checks = []
+        if hasattr(self, "selection"):
+            checks.append(
+                (
+                    "selection",
+                    lambda v: v == "cyclic",
+                    "reglab's coordinate descent sweeps working sets in index order with "
+                    "Anderson extrapolation (its certified optimum does not depend on the order); "
+                    "use selection='cyclic'",
+                )
+            )
+        if hasattr(self, "precompute"):
+            checks.append(
+                (
+                    "precompute",
+                    lambda v: (
+                        isinstance(v, bool | np.bool_) or (isinstance(v, str) and v == "auto")
+                    ),
+                    "give True, False or 'auto' (reglab computes the Gram matrix of the centred, "
+                    "weighted X itself; a precomputed array is not accepted)",
+                )
+            )
+        _check_sklearn_only(self, checks)
 
     def predict(self, X):
         """Predict ``X @ coef_ + intercept_``."""
@@ -140,10 +179,17 @@ class Ridge(_LinearRegressorBase):
     alpha : float, default=1.0
         Regularisation strength (>= 0).
     fit_intercept : bool, default=True
-    solver : {'auto', 'closed_form', 'cd', 'fista', 'ista', 'gd'} or Solver, default='auto'
+    copy_X : bool, default=True
+        Honoured either way: reglab never writes into ``X``.
+    solver : {'auto', 'closed_form', 'svd', 'cholesky', 'cd', 'fista', 'ista', 'gd'} or Solver
+        'svd' and 'cholesky' (scikit-learn's exact solvers) mean the certified closed form;
+        'lsqr', 'sparse_cg', 'sag', 'saga', 'lbfgs' are refused with the reason.
     tol : float, default=1e-4
         Relative duality-gap tolerance for iterative solvers.
-    max_iter : int, default=1000
+    max_iter : int or None, default=None
+        Iterations of an iterative solver (None: 1000).
+    random_state : ignored
+        Every reglab solver is deterministic (scikit-learn uses it for sag/saga).
     positive : bool, default=False
         Non-negative coefficients (uses coordinate descent).
     weights : array of shape (n_features,), optional
@@ -160,19 +206,23 @@ class Ridge(_LinearRegressorBase):
         alpha=1.0,
         *,
         fit_intercept=True,
+        copy_X=True,
         solver="auto",
         tol=1e-4,
-        max_iter=1000,
+        max_iter=None,
         positive=False,
+        random_state=None,
         weights=None,
         warm_start=False,
     ):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
+        self.copy_X = copy_X
         self.solver = solver
         self.tol = tol
         self.max_iter = max_iter
         self.positive = positive
+        self.random_state = random_state
         self.weights = weights
         self.warm_start = warm_start
 
@@ -205,6 +255,15 @@ class ElasticNet(_LinearRegressorBase):
     weights : array of shape (n_features,), optional
         Per-feature penalty weights; zero leaves a feature unpenalised.
     solver : {'cd', 'fista', 'ista', 'subgradient'} or Solver, default='cd'
+    precompute : {'auto', True, False}, default='auto'
+        Coordinate descent on the Gram matrix ``X^T X / n`` ('auto': dense X with n > p);
+        scikit-learn's default is False.  A precomputed array is refused.
+    copy_X : bool, default=True
+        Honoured either way: reglab never writes into ``X``.
+    random_state : ignored
+        Only scikit-learn's ``selection='random'`` uses it, and that is refused.
+    selection : 'cyclic'
+        'random' is refused (reglab's working sets are swept in index order).
 
     Attributes
     ----------
@@ -223,6 +282,10 @@ class ElasticNet(_LinearRegressorBase):
         positive=False,
         weights=None,
         solver="cd",
+        precompute="auto",
+        copy_X=True,
+        random_state=None,
+        selection="cyclic",
     ):
         self.alpha = alpha
         self.l1_ratio = l1_ratio
@@ -233,6 +296,10 @@ class ElasticNet(_LinearRegressorBase):
         self.positive = positive
         self.weights = weights
         self.solver = solver
+        self.precompute = precompute
+        self.copy_X = copy_X
+        self.random_state = random_state
+        self.selection = selection
 
     def _penalty(self, n_features):
         return L1L2(
@@ -260,6 +327,10 @@ class Lasso(ElasticNet):
         positive=False,
         weights=None,
         solver="cd",
+        precompute="auto",
+        copy_X=True,
+        random_state=None,
+        selection="cyclic",
     ):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
@@ -269,6 +340,10 @@ class Lasso(ElasticNet):
         self.positive = positive
         self.weights = weights
         self.solver = solver
+        self.precompute = precompute
+        self.copy_X = copy_X
+        self.random_state = random_state
+        self.selection = selection
 
     def _penalty(self, n_features):
         return L1(self.alpha, weights=self.weights, positive=_check_bool(self.positive, "positive"))
@@ -346,11 +421,11 @@ class _ClassifierBase(ClassifierMixin, BaseEstimator):
         return tags
 
 
-def _class_weights(class_weight, classes, y):
+def _class_weights(class_weight, classes, y, sample_weight=None):
     """Per-sample multipliers for scikit-learn's ``class_weight`` (None, dict or 'balanced').
 
-    'balanced' is ``n_samples / (n_classes * count(class))`` (King & Zeng, 2001), as
-    scikit-learn's ``compute_class_weight``; a dict maps labels to weights (missing labels
+    'balanced' is ``sum(s) / (n_classes * sum of s over the class)`` (King & Zeng, 2001), as
+    scikit-learn's ``compute_class_weight`` with sample weights ``s`` (1 when not given); a dict maps labels to weights (missing labels
     get 1) and must name only labels present in ``y``.
     """
     if class_weight is None:
@@ -361,8 +436,10 @@ def _class_weights(class_weight, classes, y):
             raise ValueError(
                 f"class_weight must be None, 'balanced' or a dict, got class_weight={class_weight!r}"
             )
-        counts = np.bincount(idx, minlength=classes.size)
-        per_class = y.shape[0] / (classes.size * counts)
+        w = np.ones(y.shape[0]) if sample_weight is None else sample_weight
+        counts = np.bincount(idx, weights=w, minlength=classes.size)
+        with np.errstate(divide="ignore"):
+            per_class = np.where(counts > 0, w.sum() / (classes.size * counts), 0.0)
         return per_class[idx]
     if not isinstance(class_weight, dict):
         raise TypeError(
@@ -542,7 +619,7 @@ class LogisticRegression(_ClassifierBase):
         C = _check_C(self.C)
         check_classification_targets(y)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], np.float64)
-        cw = _class_weights(self.class_weight, np.unique(y), y)
+        cw = _class_weights(self.class_weight, np.unique(y), y, sample_weight)
         if cw is not None:
             sample_weight = cw if sample_weight is None else sample_weight * cw
         sw_sum = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))

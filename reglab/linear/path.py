@@ -219,11 +219,15 @@ def _resolve_n_alphas(alphas, n_alphas, default=100):
                 f"alphas={alphas!r} (a number of alphas) contradicts n_alphas={n_alphas!r}; "
                 "give only alphas"
             )
-        name, n = ("alphas", alphas) if n_alphas is None or alphas != default else ("n_alphas", n_alphas)
+        name, n = (
+            ("alphas", alphas) if n_alphas is None or alphas != default else ("n_alphas", n_alphas)
+        )
     else:
         name, n = ("n_alphas", default if n_alphas is None else n_alphas)
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-        raise ValueError(f"{name} must be a positive integer (a number of alphas), got {name}={n!r}")
+        raise ValueError(
+            f"{name} must be a positive integer (a number of alphas), got {name}={n!r}"
+        )
     return int(n)
 
 

@@ -40,10 +40,15 @@ class _Reparam:
         c = _norm_weights(problem.sample_weight, n)
         X = problem.X
         self.m = np.asarray(problem.rmatvec(c)).ravel() if self.center else None
-        sq = problem.col_sq_norms()
+        # weighted column scales sqrt(sum_i c_i (x_ij - m_j)^2): a weighted problem and its
+        # repeated-rows copy then get the same reparametrisation, hence the same iterates
+        if sp.issparse(X):
+            sq = np.asarray(X.multiply(X).T @ c).ravel()
+        else:
+            sq = np.einsum("ij,ij,i->j", X, X, c)
         if self.center:
-            sq = sq - 2 * self.m * np.asarray(problem.rmatvec(np.ones(n))).ravel() + n * self.m**2
-        self.s = np.sqrt(np.maximum(sq, 0.0) / n)
+            sq = sq - self.m**2
+        self.s = np.sqrt(np.maximum(sq, 0.0))
         self.s[self.s == 0] = 1.0
         self.dense = None
         if not sp.issparse(X) and problem.mu is None:
