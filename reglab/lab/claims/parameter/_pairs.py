@@ -1,8 +1,8 @@
-"""The correlated-pairs experiment behind ``l1-unstable-on-correlated`` and
-``enet-groups-correlated`` (one run, two claims; private).
+"""The correlated-pairs experiment behind ``l1-unstable-on-correlated`` (private).
 
-Both claims store the same metrics so that each figure can show the lasso beside the
-elastic net; see :func:`reglab.lab.claims._linear_data.correlated_pairs_bootstrap`.
+It stores the lasso's and the elastic net's metrics so that the figure can show them side by
+side; see :func:`reglab.lab.claims._linear_data.correlated_pairs_bootstrap`. (It was also
+behind ``enet-groups-correlated`` v1; v2 of that claim uses Zou & Hastie's grouped design.)
 """
 
 from __future__ import annotations
