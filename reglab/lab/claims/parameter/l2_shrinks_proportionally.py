@@ -154,7 +154,7 @@ class L2ShrinksProportionally(Claim):
         "when X^T X is a multiple of the identity. With correlated features a coefficient is "
         "a mix of directions shrunk at different rates, so as lambda grows it can grow in "
         "magnitude or even change sign before it goes to zero: on an equicorrelated design "
-        "about half the coefficients do, on diabetes about two thirds, and even independent "
+        "about half the coefficients do, on diabetes about three quarters, and even independent "
         "features with their small sample correlations give a few. So 'every coefficient "
         "shrinks by a fraction' is true for orthogonal designs; in general the norm shrinks "
         "(||w(lambda)|| is monotone), individual coefficients need not."
