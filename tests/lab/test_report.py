@@ -245,3 +245,24 @@ def test_a_verdict_that_raises_is_reported_as_a_bug(store, tmp_path):
         assert "Traceback" in v.evidence
     finally:
         claim_module._REGISTRY.pop("zz-broken", None)
+
+
+def test_results_table_is_regenerated_from_the_store(store, tmp_path, science_claims):
+    from reglab.lab.report.markdown import END, START, results_table, update_readme
+
+    run_claims(["zz-emp", "zz-exact"], store=store, smoke=True)
+    table = results_table(store)
+    emp = next(line for line in table.splitlines() if line.startswith("| `zz-emp`"))
+    assert "| empirical | CONDITIONAL |" in emp and "5 seeds; smallest effect 0.05" in emp
+    assert "Holds only when n is small" in emp
+    ex = next(line for line in table.splitlines() if line.startswith("| `zz-exact`"))
+    assert "| exact | PASS | max error 1e-15 <= tolerance 1e-12 |" in ex
+    assert "NOT RUN" in table and f"{len(registry())} claims:" in table
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{START}\nold table\n{END}\nrest\n")
+    text = update_readme(readme, store)
+    assert "old table" not in text and text.startswith("intro\n") and text.endswith("rest\n")
+    assert table in text
+    readme.write_text("no markers")
+    with pytest.raises(ValueError, match="has no .* block to regenerate"):
+        update_readme(readme, store)
