@@ -135,7 +135,7 @@ class MixupCalibration(Claim):
         "depends on where you start, so I measure ECE, not confidence. An MLP that over-fits "
         "MNIST-1D is over-confident, and MixUp cuts its ECE by more than ten points; the "
         "same MLP on digits is already calibrated, and MixUp makes it under-confident, "
-        "raising the ECE by about seven points. That is the honest reading of 'often': it "
+        "raising the ECE by about eight points. That is the honest reading of 'often': it "
         "fixes over-confidence and overshoots otherwise, so check the reliability diagram "
         "and fall back on temperature scaling if the model ends up under-confident."
     )
