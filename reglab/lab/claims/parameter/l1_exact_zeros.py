@@ -261,8 +261,9 @@ class L1ExactZeros(Claim):
                 "paths that did not converge": (float(not converged), 0.5),
             },
             primary="zero coefficients: max (|X_j^T r|/n - slack)/alpha",
-            what="every exact zero of the lasso satisfies |X_j^T r|/n <= alpha (KKT, certified "
-            "by the recomputed duality gap)",
+            what="every exact zero of the lasso satisfies the KKT condition |X_j^T r|/n <= "
+            "alpha; error: the largest (|X_j^T r|/n - certified slack)/alpha over the zeros, "
+            "which reaches 1 where a feature is about to enter",
             figure=fig,
             evidence="\n".join(lines),
             numbers={
