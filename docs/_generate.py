@@ -24,7 +24,12 @@ API_MODULES = {
     "and while it trains.",
     "reglab.diagnostics": "Measurements: bias-variance, calibration, sharpness, "
     "conditioning, double descent.",
-    "reglab.augment": "Data augmentation for images (kornia), text and audio.",
+    "reglab.augment": "Data augmentation for images (kornia), text and audio, and the "
+    "invariance it buys.",
+    "reglab.augment.image": "Batched image augmentation on tensors (kornia).",
+    "reglab.augment.text": "Text augmentation: word dropout, swaps, synonyms, "
+    "back-translation.",
+    "reglab.augment.audio": "Audio augmentation: time stretch, pitch shift, noise, gain.",
     "reglab.lab": "The lab's Python API: claims, the runner and the results store.",
     "reglab.lab.protocol": "Frozen protocols of the lab's empirical claims.",
     "reglab.lab.stats": "Effect sizes, confidence intervals and verdict rules of the lab.",
@@ -79,7 +84,16 @@ def write_api_pages(folder: Path) -> None:
         "   :maxdepth: 1",
         "",
     ]
+    # a name re-exported by a package is documented once, in the most specific module
+    # that exports it (reglab.augment.Pipeline lives on the reglab.augment.image page)
+    owner: dict[int, str] = {}
+    for module_name in sorted(API_MODULES, key=len):
+        module = importlib.import_module(module_name)
+        for name in public_names(module_name):
+            owner[id(getattr(module, name))] = module_name
     for module_name, blurb in API_MODULES.items():
+        module = importlib.import_module(module_name)
+        names = [n for n in public_names(module_name) if owner[id(getattr(module, n))] == module_name]
         index.append(f"   {module_name}")
         lines = [
             module_name,
@@ -97,7 +111,7 @@ def write_api_pages(folder: Path) -> None:
             "   :nosignatures:",
             "",
         ]
-        lines += [f"   {name}" for name in public_names(module_name)]
+        lines += [f"   {name}" for name in names]
         _write_if_changed(folder / f"{module_name}.rst", "\n".join(lines) + "\n")
     _write_if_changed(folder / "index.rst", "\n".join(index) + "\n")
 

@@ -84,8 +84,6 @@ nitpick_ignore_regex = [
     # private bases and helpers, and submodules documented through their package
     (r"py:.*", r".*\._.*"),
     (r"py:mod", r"reglab\.\w+\.\w+.*"),
-    # the image augmentations are documented where they are exported, in reglab.augment
-    (r"py:.*", r"reglab\.augment\.image\..*"),
 ]
 
 

@@ -58,7 +58,7 @@ CODES: dict[str, Code] = _codes(
         "weights with large gradients are barely decayed; AdamW decouples the decay "
         "(Loshchilov & Hutter, 2019).",
         "optimizer = torch.optim.AdamW(groups, lr=LR, weight_decay=WD)",
-        "weight-decay-vs-l2",
+        "adamw-vs-adam-l2",
     ),
     Code(
         "RA103",

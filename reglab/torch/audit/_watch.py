@@ -131,6 +131,7 @@ class Watcher:
         self._inputs: dict[tuple, int] = {}
         self._bn_updates: dict[nn.Module, int] = {}
         self._seen_train_mode_eval = False
+        self._entered = self._children_hooked = False
         self.steps = 0
         self._reset_accumulators()
 
@@ -171,11 +172,11 @@ class Watcher:
         )
 
     def _on_forward(self, module, args, kwargs):
+        # hooked only when the model has BatchNorm: the input identities for RA202
+        self._entered = True
         if not torch.is_grad_enabled():
             return None
-        if self._val_losses:  # the first training forward after a validation closes it
-            self._close_validation()
-        if self._has_bn and module.training:
+        if module.training:
             x = _first_tensor(args, kwargs)
             if x is not None:
                 # the model and its direct children are hooked (a LightningModule calls
@@ -223,6 +224,14 @@ class Watcher:
                     {"passes": float(passes), "updates": float(updates)},
                 )
             )
+        if self._bn_updates and not self._entered and not self._children_hooked:
+            # BatchNorm ran but the model itself was never called: it is entered through a
+            # child (a LightningModule's self.net(x)); watch the children's inputs instead
+            self._children_hooked = True
+            for child in self.model.children():
+                self._handles.append(
+                    child.register_forward_pre_hook(self._on_forward, with_kwargs=True)
+                )
         self._inputs.clear()
         self._bn_updates.clear()
         if self._invariant and (self.steps == 1 or self.steps % self.norm_every == 0):
@@ -337,9 +346,9 @@ class Watcher:
     # -- context manager ----------------------------------------------------------------
     def attach(self) -> Findings:
         """Register the hooks; :meth:`detach` removes them."""
-        for module in (self.model, *self.model.children()):
+        if self._has_bn:
             self._handles.append(
-                module.register_forward_pre_hook(self._on_forward, with_kwargs=True)
+                self.model.register_forward_pre_hook(self._on_forward, with_kwargs=True)
             )
         for _, module in self._stochastic:
             self._handles.append(module.register_forward_pre_hook(self._on_stochastic))
