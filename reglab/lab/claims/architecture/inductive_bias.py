@@ -141,7 +141,7 @@ class ArchitectureInductiveBias(Claim):
         "catch up, which is why transformers with learned positions win at scale."
     )
     grid = {"models": [list(MODELS)], "n_train": [1000], "epochs": [30]}
-    smoke = {"models": [list(MODELS)], "n_train": [200], "epochs": [1]}
+    smoke = {"models": [list(MODELS)], "n_train": [200], "epochs": [1], "n_test": [300]}
     scale = {"models": [list(MODELS)], "n_train": [1000], "epochs": [30]}
     seeds = 5
     smoke_seeds = 2
@@ -165,8 +165,8 @@ class ArchitectureInductiveBias(Claim):
 
         from reglab.lab.claims._vision_data import accuracy, fit, mnist1d
 
-        n_train = int(params["n_train"])
-        x, y, xt, yt = mnist1d(n_train + 3000, n_train / (n_train + 3000))
+        n_train, n_test = int(params["n_train"]), int(params.get("n_test", 3000))
+        x, y, xt, yt = mnist1d(n_train + n_test, n_train / (n_train + n_test))
         out: dict[str, float] = {"n_test": float(len(yt))}
         for name in params["models"]:
             model = _sequence_model(name, seed)

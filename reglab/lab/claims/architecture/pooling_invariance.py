@@ -130,7 +130,7 @@ class PoolingInvariance(Claim):
         "global pooling."
     )
     grid = {"heads": [list(HEADS)], "n_train": [1000], "epochs": [15]}
-    smoke = {"heads": [list(HEADS)], "n_train": [200], "epochs": [3]}
+    smoke = {"heads": [list(HEADS)], "n_train": [200], "epochs": [2], "n_test": [200]}
     scale = {"heads": [list(HEADS)], "n_train": [1000], "epochs": [15]}
     seeds = 5
     smoke_seeds = 2
@@ -158,7 +158,7 @@ class PoolingInvariance(Claim):
 
     def run(self, params, seed):
         heads = list(params["heads"])
-        x, y, xt, yt = _digits_on_canvas(seed, int(params["n_train"]))
+        x, y, xt, yt = _digits_on_canvas(seed, int(params["n_train"]), params.get("n_test"))
         out: dict[str, float] = {"n_test": float(xt.shape[0]), **exact_invariance(seed)}
         for head in heads:
             out |= {
@@ -288,12 +288,12 @@ class PoolingInvariance(Claim):
         )  # fmt: skip
 
 
-def _digits_on_canvas(seed: int, n_train: int):
+def _digits_on_canvas(seed: int, n_train: int, n_test: int | None = None):
     """The digits split by ``seed``, each placed in the centre of a ``SIDE x SIDE`` canvas."""
     import torch.nn.functional as F
 
     from reglab.lab.claims._vision_data import digits
 
-    x, y, xt, yt = digits(seed, n_train)
+    x, y, xt, yt = digits(seed, n_train, n_test)
     x, xt = (F.pad(t, (MARGIN,) * 4) for t in (x, xt))
     return x, y, xt, yt

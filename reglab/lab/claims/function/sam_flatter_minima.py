@@ -141,16 +141,17 @@ class SAMFlatterMinima(Claim):
         "L(w + e). It approximates the inner max with one normalised gradient-ascent step, "
         "e = rho g/||g||, then descends using the gradient at w + e; to second order the ball "
         "adds rho||g|| and a curvature term, so near a minimum it steers towards low "
-        "curvature. Compare it with its base optimizer at the same low training loss, not "
-        "after the same number of steps, and measure both flatness and held-out error: "
-        "flatness is not scale-invariant (Dinh et al. 2017) and a flatter minimum need not "
-        "generalise better. The reported gains are largest with label noise (Foret et al. "
-        "2021); on a small clean problem they are a fraction of a point. It costs a second "
-        "forward-backward pass per step, about twice the compute, and rho is a new "
-        "hyper-parameter."
+        "curvature. To test it, compare with the base optimizer at the same low training "
+        "loss and measure curvature where the gradient term is small: SAM does end with a "
+        "lower top Hessian eigenvalue. But a flatter minimum need not generalise better "
+        "(sharpness is not scale-invariant, Dinh et al. 2017): on a small digits problem, "
+        "once both optimizers have fit the noisy labels to the same loss, SAM's test error "
+        "is no better, so the label-noise robustness Foret et al. report after a fixed "
+        "budget looks like SAM memorising the noise later, an early-stopping effect. It "
+        "costs a second forward-backward pass per step and rho is a new hyper-parameter."
     )
     grid = {"noise": list(REGIMES)}
-    smoke = {"noise": list(REGIMES), "max_epochs": [20]}
+    smoke = {"noise": list(REGIMES), "max_epochs": [5]}
     scale = {"noise": list(REGIMES)}
     seeds = 6
     smoke_seeds = 2

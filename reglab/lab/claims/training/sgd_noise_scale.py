@@ -72,7 +72,7 @@ class SGDNoiseScale(Claim):
         "large batch sizes."
     )
     grid = {"points": [list(POINTS)]}
-    smoke = {"points": [list(POINTS)], "max_steps": [150]}
+    smoke = {"points": [list(POINTS)], "max_steps": [80]}
     scale = {"points": [list(POINTS)]}
     seeds = 5
     smoke_seeds = 2
