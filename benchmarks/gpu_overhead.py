@@ -242,6 +242,24 @@ def make_variants(args, device, timm_droppath, timm_mixup):
     v["SAM rho=0.05"] = ("reglab", sam(rt.SAM))
     v["LookSAM k=5 (efficient)"] = ("reglab", sam(rt.LookSAM))
     v["SAM every 5 steps"] = ("reglab", sam(rt.SAM, interval=5))
+
+    def regularized(watched):
+        # the DeiT-style set-up with and without reglab.torch.audit's watcher (its hooks on
+        # the dropout modules, the loss module and the optimizer step); target <= 1.02x
+        def build():
+            m = model_of(drop_path=dp, dropout=0.1)
+            opt = torch.optim.AdamW(rt.weight_decay_param_groups(m, 0.05), lr=1e-4)
+            crit = nn.CrossEntropyLoss()
+            if watched:
+                from reglab.torch.audit import watch
+
+                watch(m, opt, loss=crit).attach()
+            return plain_step(m, opt, loss_fn=crit)
+
+        return build
+
+    v["DropPath + Dropout, not watched"] = ("-", regularized(False))
+    v["DropPath + Dropout, audit watcher"] = ("reglab", regularized(True))
     return v
 
 
