@@ -218,12 +218,31 @@ def run_rounds(fn: Callable, tasks: Sequence[tuple], n_jobs: int, scheduler: Any
         raise ImportError("scheduler= needs dask.distributed: pip install 'reglab[dask]'") from exc
     if isinstance(scheduler, Client):
         return _dask_map(scheduler, fn, tasks)
-    if not isinstance(scheduler, str):
-        raise TypeError(
-            f"scheduler must be a Dask scheduler address or a distributed.Client, got {scheduler!r}"
-        )
-    with Client(scheduler) as client:
+    check_scheduler(scheduler)
+    try:
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError) as exc:
+        raise ValueError(
+            f"scheduler={scheduler!r}: no Dask scheduler answered within {CONNECT_TIMEOUT} s "
+            f"({type(exc).__name__}: {exc})"
+        ) from None
+    with client:
         return _dask_map(client, fn, tasks)
+
+
+#: seconds to wait for a Dask scheduler before giving up with a one-line error
+CONNECT_TIMEOUT = 10
+
+
+def check_scheduler(scheduler: object) -> None:
+    """None, a ``distributed.Client``, or an address ``protocol://host:port``."""
+    if scheduler is None or type(scheduler).__name__ == "Client":
+        return
+    if not isinstance(scheduler, str) or "://" not in scheduler:
+        raise TypeError(
+            "scheduler must be a Dask scheduler address ('tcp://host:port') or a "
+            f"distributed.Client, got {scheduler!r}"
+        )
 
 
 def _dask_map(client, fn: Callable, tasks: Sequence[tuple]) -> list:

@@ -34,6 +34,7 @@ the measured test loss (sampled labels) is Monte-Carlo noise from the labels:
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -305,7 +306,8 @@ def bias_variance(
         Squared loss for regression; zero-one (Domingos 2000) or log loss (Heskes 1998) for
         classification. See the module docstring for the exact decompositions.
     n_jobs : int, default=1
-        joblib workers for the rounds (ignored when ``scheduler`` is given).
+        joblib workers for the rounds (ignored when ``scheduler`` is given): -1 all cores,
+        -2 all but one, ...; between -os.cpu_count() and 4 * os.cpu_count().
     scheduler : str or distributed.Client, optional
         Dask scheduler address or client; rounds are submitted there.
     seed : int, default=0
@@ -347,10 +349,14 @@ def _run(
     _rounds.check_loss(loss, generator)
     n_train = _check_size("n_train", n_train)
     n_test = _check_size("n_test", n_test)
-    n_jobs = check_int(n_jobs, "n_jobs")
+    # joblib's convention: -1 all cores, -2 all but one, ...; more than 4 workers per core
+    # only adds memory (each holds a copy of the estimator and the data)
+    cores = os.cpu_count() or 1
+    n_jobs = check_int(n_jobs, "n_jobs", low=-cores, high=4 * cores)
     if n_jobs == 0:
         raise ValueError("n_jobs must be a non-zero integer (-1: all cores), got n_jobs=0")
     seed = check_seed(seed, allow_generator=False) or 0
+    _rounds.check_scheduler(scheduler)
     test_ss, round_ss = _rounds.round_seeds(seed, rounds)
     test = _rounds.draw_test_set(generator, n_test, test_ss)
     tasks = [(make_estimator, generator, n_train, test, loss, ss, param, values) for ss in round_ss]

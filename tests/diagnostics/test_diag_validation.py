@@ -202,3 +202,17 @@ def test_result_reprs_are_short():
         assert text.startswith(type(obj).__name__ + "(")
     assert isinstance(bv, BiasVarianceResult)
     assert f"bias2={bv.bias2:.6g}" in repr(bv) and "n_test=500" in repr(bv)
+
+
+def test_closed_scheduler_port_is_one_clear_error(monkeypatch):
+    pytest.importorskip("distributed")
+    from reglab.diagnostics import _rounds
+
+    monkeypatch.setattr(_rounds, "CONNECT_TIMEOUT", 1)
+    kw = {"n_train": 10, "n_test": 5, "rounds": 2}
+    with pytest.raises(ValueError, match=r"scheduler='tcp://127.0.0.1:9': no Dask scheduler"):
+        bias_variance(Ridge(), SyntheticRegression(3), scheduler="tcp://127.0.0.1:9", **kw)
+    with pytest.raises(TypeError, match="scheduler must be a Dask scheduler address"):
+        bias_variance(Ridge(), SyntheticRegression(3), scheduler="localhost", **kw)
+    with pytest.raises(ValueError, match="n_jobs must be an integer in"):
+        bias_variance(Ridge(), SyntheticRegression(3), n_jobs=10**12, **kw)
