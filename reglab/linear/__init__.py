@@ -4,7 +4,8 @@ The design is Penalty x Datafit x Solver (see ``DESIGN.md``): a penalty (:class:
 :class:`L2`, :class:`L1L2`) and a datafit (:class:`Quadratic`, :class:`Logistic`,
 :class:`Multinomial`) define the objective ``F(Xw + b) + penalty(w)`` with scikit-learn's
 scaling; a solver (:class:`ClosedForm`, :class:`CoordinateDescent`, :class:`FISTA`,
-:class:`ISTA`, :class:`Subgradient`, :class:`GradientDescent`) minimises it and reports the
+:class:`ISTA`, :class:`Subgradient`, :class:`GradientDescent`, :class:`NewtonCG`,
+:class:`LBFGS`) minimises it and reports the
 duality gap it stopped on.  Estimators and path functions only choose the triple.
 torch is imported only by the optional GPU path (``enet_path(..., device='cuda')``).
 """
@@ -31,9 +32,11 @@ from reglab.linear.penalties import L1, L1L2, L2
 from reglab.linear.solvers import (
     FISTA,
     ISTA,
+    LBFGS,
     ClosedForm,
     CoordinateDescent,
     GradientDescent,
+    NewtonCG,
     Subgradient,
 )
 
@@ -66,4 +69,6 @@ __all__ = [
     "ISTA",
     "Subgradient",
     "GradientDescent",
+    "NewtonCG",
+    "LBFGS",
 ]

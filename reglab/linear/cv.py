@@ -702,7 +702,8 @@ class LogisticRegressionCV(_CVMixin, _ClassifierBase):
 
     def _ratios(self):
         given = self.l1_ratios
-        if given is None:
+        if given is None or (isinstance(given, str) and given == "warn"):
+            # scikit-learn 1.8-1.9's deprecated default ('warn' / None): L2, i.e. (0.0,)
             ratios = None
         elif isinstance(given, str | bytes) or not np.iterable(given):
             raise TypeError(
@@ -774,7 +775,9 @@ class LogisticRegressionCV(_CVMixin, _ClassifierBase):
         X, y = validate_data(self, X, y, accept_sparse=_SPARSE, dtype=_DTYPES)
         fit_intercept = _check_bool(self.fit_intercept, "fit_intercept")
         refit = _check_bool(self.refit, "refit")
-        legacy = _check_bool(self.use_legacy_attributes, "use_legacy_attributes")
+        legacy = self.use_legacy_attributes
+        legacy = True if isinstance(legacy, str) and legacy == "warn" else legacy
+        legacy = _check_bool(legacy, "use_legacy_attributes")
         _check_sklearn_only(
             self,
             [
@@ -797,10 +800,14 @@ class LogisticRegressionCV(_CVMixin, _ClassifierBase):
             missing = np.setdiff1d(self.classes_, np.unique(y[train]))
             if missing.size:
                 raise ValueError(
-                    f"cv fold {k}'s training set has no sample of class {missing[0]!r}; use a "
+                    f"cv fold {k}'s training set has no sample of class {missing.tolist()[0]!r}; "
+                    "use a "
                     "stratified cv with fewer folds (cv) so every class is in every training set"
                 )
-        scorer = check_scoring(LogisticRegression(), scoring=self.scoring)
+        scoring = self.scoring
+        if isinstance(scoring, str) and scoring == "warn":  # scikit-learn 1.9's default: accuracy
+            scoring = None
+        scorer = check_scoring(LogisticRegression(), scoring=scoring)
         if scorer is None:  # pragma: no cover - check_scoring gives accuracy for classifiers
             raise ValueError("scoring could not be resolved")
 
@@ -892,7 +899,7 @@ class LogisticRegressionCV(_CVMixin, _ClassifierBase):
             self.l1_ratio_ = np.full(reps, ratio)
             keys = self.classes_[1:] if K == 1 else self.classes_
             # scikit-learn's legacy layout: an l1_ratio axis last when l1_ratios was given
-            single = self.l1_ratios is None
+            single = self.l1_ratios is None or isinstance(self.l1_ratios, str)
             sc = scores[:, 0] if single else np.moveaxis(scores, 1, 2)
             self.scores_ = {cls: sc for cls in keys}
             cp = paths[:, 0] if single else np.moveaxis(paths, 1, 2)

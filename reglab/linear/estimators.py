@@ -501,7 +501,8 @@ def _check_sklearn_only(est, allowed):
     for name, ok, why in allowed:
         value = getattr(est, name)
         if not ok(value):
-            raise ValueError(f"{name}={value!r} is not supported: {why}")
+            shown = f"<array of shape {value.shape}>" if hasattr(value, "shape") else repr(value)
+            raise ValueError(f"{name}={shown} is not supported: {why}")
 
 
 def _check_C(C):

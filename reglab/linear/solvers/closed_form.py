@@ -66,9 +66,11 @@ class ClosedForm(Solver):
         tol_abs = self.tol * problem.value_scale()
         w = None
         try:
-            with np.errstate(all="ignore"):
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                # an ill-conditioned Cholesky is a failed one: the SVD route below handles it
+                warnings.simplefilter("error", sla.LinAlgWarning)
                 w = _normal_equations(Xd, y, lam)
-        except (np.linalg.LinAlgError, ValueError):
+        except (np.linalg.LinAlgError, ValueError, sla.LinAlgWarning):
             w = None  # singular or non-finite factorisation: the stable route below
         gap = np.inf
         if w is not None and np.all(np.isfinite(w)):
