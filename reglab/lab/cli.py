@@ -48,10 +48,12 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 @contextmanager
 def _one_line_errors() -> Iterator[None]:
-    """A store, scheduler or argument problem met mid-command as one line, no traceback."""
+    """A store, scheduler or worker problem met mid-command as one line, no traceback."""
+    from reglab.lab.runner import WorkerDied
+
     try:
         yield
-    except (StoreError, ConnectionError) as exc:
+    except (StoreError, ConnectionError, WorkerDied) as exc:
         raise _fail(str(exc)) from exc
 
 

@@ -496,6 +496,7 @@ def _dispatch_local(tasks: list[Task], jobs: int) -> Iterator[RunRecord]:
     """Spawned worker processes that die with this one (see :func:`_worker_init`)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
     pool = ProcessPoolExecutor(
         max_workers=jobs,
@@ -507,7 +508,14 @@ def _dispatch_local(tasks: list[Task], jobs: int) -> Iterator[RunRecord]:
     try:
         futures = [pool.submit(execute, t) for t in tasks]
         for fut in as_completed(futures):
-            yield fut.result()
+            try:
+                rec = fut.result()
+            except BrokenProcessPool as exc:
+                raise WorkerDied(
+                    f"a worker process died ({exc.__class__.__name__}: out of memory or "
+                    "killed?); the runs committed so far are kept, the same command resumes"
+                ) from exc
+            yield rec
         finished = True
     finally:
         if finished:
@@ -521,6 +529,10 @@ def _dispatch_local(tasks: list[Task], jobs: int) -> Iterator[RunRecord]:
                 proc.join(5)
                 if proc.is_alive():
                     proc.kill()
+
+
+class WorkerDied(RuntimeError):
+    """A local worker process died mid-run (killed, out of memory); one-line message."""
 
 
 def _worker_init(parent_pid: int) -> None:

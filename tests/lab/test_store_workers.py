@@ -98,3 +98,51 @@ def test_sigkill_of_the_parent_ends_every_worker_within_ten_seconds(tmp_path):
     proc.kill()  # no handler runs: only the workers themselves can notice
     proc.wait(30)
     assert _wait_gone(workers, 10.0) == []
+
+
+CRASHING = textwrap.dedent(
+    """
+    import os, signal, sys, time
+    from reglab.lab.claim import Claim, Verdict
+    from reglab.lab.results import ResultStore
+    from reglab.lab.runner import WorkerDied, run_claims
+    from reglab.taxonomy import Kind
+
+    class Crashing(Claim):
+        id = "test-crashing"
+        kind = Kind.DIAGNOSTICS
+        statement = "crashing"
+        grid = {"i": list(range(6))}
+
+        def run(self, params, seed):
+            if params["i"] == 3:
+                time.sleep(0.5)
+                os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer would
+            return {"i": params["i"]}
+
+        def verdict(self, rows):
+            return Verdict(True, "", None)
+
+    if __name__ == "__main__":
+        try:
+            run_claims(["test-crashing"], store=ResultStore(sys.argv[1]), jobs=2)
+        except WorkerDied as exc:
+            print("WorkerDied:", exc)
+            sys.exit(3)
+    """
+)
+
+
+def test_a_worker_killed_mid_run_ends_the_run_with_one_line_and_keeps_the_runs(tmp_path):
+    script = tmp_path / "crashing.py"
+    script.write_text(CRASHING)
+    path = tmp_path / "s.sqlite"
+    out = subprocess.run(
+        [sys.executable, str(script), str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 3, out.stderr
+    (line,) = out.stdout.strip().splitlines()
+    assert "a worker process died" in line and "the same command resumes" in line
+    store = ResultStore(path)
+    kept = {r.params["i"] for r in store.rows("test-crashing")}
+    assert 3 not in kept and store.errors() == []
