@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import re
 
 import pytest
@@ -112,20 +111,12 @@ def test_claim_refuses_a_bad_result_kind_or_protocol():
 CLAIMS = registry()
 
 
-def _is_legacy(claim: Claim) -> bool:
-    """A claim module not yet converted to exact/empirical verdicts (first-wave form)."""
-    src = inspect.getsource(inspect.getmodule(type(claim)))  # type: ignore[arg-type]
-    return "exact_verdict" not in src and "empirical_verdict" not in src
-
-
 @pytest.mark.parametrize("claim_id", sorted(CLAIMS))
 def test_every_empirical_claim_declares_a_powered_protocol(claim_id):
     claim = CLAIMS[claim_id]
     if claim.result_kind == "exact":
         assert claim.protocol is None, "an exact check has no empirical protocol"
         return
-    if claim.protocol is None and _is_legacy(claim):
-        pytest.xfail("legacy claim: not yet converted to a frozen protocol")
     p = claim.protocol
     assert isinstance(p, Protocol), "an empirical claim declares its Protocol"
     assert p.seeds >= 5, "seeds from a power analysis, at least 5"
