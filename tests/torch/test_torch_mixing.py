@@ -5,7 +5,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import reglab.torch as rt  # noqa: E402
-from reglab.torch.mixing import _boxes  # noqa: E402
+from reglab.torch.mixing import _boxes, _draw, _draw_traced  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
@@ -105,10 +105,7 @@ def test_box_sides_not_shortened_when_odd():
     lam = np.array([1 - (7 / 31) ** 2, 1 - (9 / 31) ** 2])
     rng = np.random.default_rng(0)
     for _ in range(20):
-        y1, y2, x1, x2, frac = (
-            t.numpy()
-            for t in _boxes(*map(torch.from_numpy, (lam, rng.random(2), rng.random(2))), 31, 31)
-        )
+        y1, y2, x1, x2, frac = _boxes(lam, rng.random(2), rng.random(2), 31, 31)
         inside = (y1 > 0) & (y2 < 31) & (x1 > 0) & (x2 < 31)
         assert ((y2 - y1)[inside] == np.array([7, 9])[inside]).all()
         assert ((x2 - x1)[inside] == np.array([7, 9])[inside]).all()
@@ -271,3 +268,14 @@ def test_cutmix_refuses_channels_last_shapes_and_takes_a_layout():
         rt.cutmix(torch.rand(4, 3, 8, 8, 2), y, num_classes=K, layout="NHWC")
     with pytest.raises(ValueError, match="layout must name every axis"):
         rt.cutmix(x, y, num_classes=K, layout="NWHC")
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("alphas", [(0.4, 1.0), (0.0, 1.0), (0.7, 0.0)])
+def test_traced_draws_equal_the_eager_numpy_draws(mode, alphas):
+    """torch.compile uses the torch-op version of the draws; on the CPU with the same
+    generator state it must give the eager (NumPy) rows exactly."""
+    args = (7, mode, *alphas, 0.8, 0.5, 9, 11)
+    eager = _draw(*args, gen(5))
+    traced = _draw_traced(*args, gen(5), torch.device("cpu"))
+    assert torch.equal(traced, torch.from_numpy(eager))
