@@ -171,6 +171,9 @@ def test_report_reads_on_a_390px_phone(store, tmp_path):
         width = "document.documentElement.scrollWidth"
         assert page.evaluate(width) <= 390
         assert page.evaluate("document.body.scrollWidth") <= 390
+        # the page opens with the forest plot; the contents list comes after the cards
+        assert page.locator("#forest").bounding_box()["y"] < 1200
+        assert page.locator("nav").bounding_box()["y"] > page.locator("main").bounding_box()["y"]
         # every figure (the forest plot first) is scaled into the screen width
         figures = page.locator(".figure svg")
         assert figures.count() >= 4
@@ -186,5 +189,5 @@ def test_report_reads_on_a_390px_phone(store, tmp_path):
         assert page.evaluate(width) <= 390
         forest.click()
         assert forest.locator("svg").bounding_box()["width"] == small
-        page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
+        page.screenshot(path=str(tmp_path / "phone.png"))  # the first screen, for a look
         browser.close()
