@@ -20,6 +20,21 @@ from reglab.lab.claim import UnknownClaimError, get_claim, registry
 from reglab.lab.results import DEFAULT_STORE, ResultStore, StoreError
 from reglab.taxonomy import Kind
 
+
+def _flag_type_hidden(display_type_rich):
+    """typer's rich help prints its own ``--help`` as ``--help <bool>``: an on/off flag takes
+    no value, so its help row names no type (the flags reglab declares already print none)."""
+
+    def display(self, ctx):
+        return None if getattr(self, "is_flag", False) else display_type_rich(self, ctx)
+
+    return display
+
+
+typer.core.TyperOption.display_type_rich = _flag_type_hidden(  # type: ignore[method-assign]
+    typer.core.TyperOption.display_type_rich
+)
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,

@@ -76,9 +76,13 @@ def test_version_prints_reglab_version():
 def test_help_shows_boolean_options_as_flags():
     res = runner.invoke(app, ["run", "--help"], terminal_width=120)
     assert res.exit_code == 0
-    for flag in ("--all", "--smoke", "--force"):
+    for flag in ("--all", "--smoke", "--force", "--help"):
         (line,) = [x for x in res.output.splitlines() if f" {flag} " in x]
         assert "<bool>" not in line and "BOOLEAN" not in line, line
+    top = runner.invoke(app, ["--help"], terminal_width=120)
+    for flag in ("--version", "--help"):
+        (line,) = [x for x in top.output.splitlines() if f" {flag} " in x]
+        assert "<bool>" not in line, line
 
 
 def test_run_ends_with_a_summary_of_outcomes_and_names_the_absolute_store(
