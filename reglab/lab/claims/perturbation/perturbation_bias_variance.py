@@ -102,8 +102,11 @@ class PerturbationBiasVariance(Claim):
         "bias squared, variance and noise. Dropout and augmentation both make the fitted "
         "function depend less on which training points were drawn, so variance should "
         "fall; whether bias rises depends on whether the regulariser fights the truth. A "
-        "label-preserving augmentation encodes a true invariance and need not add bias; "
-        "dropout shrinks the function and can. The numbers, not the slogan, say which."
+        "label-preserving augmentation encodes a true invariance and need not add bias. "
+        "In a small MLP regression both halved the variance or better (dropout x0.5, "
+        "augmentation x0.08) and both also lowered bias squared: an over-fitting network's "
+        "average prediction is itself wiggly, so the slogan's 'adds bias' is a "
+        "possibility, not a law."
     )
     grid = {"steps": [300]}
     # "block" only multiplies the seeds: 20 seeds on a cluster (the power analysis asks 17)
