@@ -158,6 +158,7 @@ def check_array(
     allow_empty: bool = False,
     nonneg: bool = False,
     dtype: Any = float,
+    max_abs: float | None = None,
 ) -> np.ndarray:
     """Return ``value`` as a NumPy array of ``dtype`` after checking rank, size and values.
 
@@ -188,6 +189,13 @@ def check_array(
         raise ValueError(f"{name} contains {bad}; it must be finite")
     if nonneg and arr.size and np.any(arr < 0):
         raise ValueError(f"{name} must be >= 0, got a value {float(np.min(arr))!r}")
+    if max_abs is not None and arr.size and arr.dtype.kind in "iuf":
+        top = float(np.max(np.abs(arr)))
+        if top > max_abs:
+            raise ValueError(
+                f"{name} has entries up to {top:.3g} in magnitude; beyond {max_abs:g} their "
+                "squares and sums overflow float64: rescale it"
+            )
     return arr
 
 

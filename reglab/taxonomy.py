@@ -26,6 +26,12 @@ class Kind(StrEnum):
         return _TITLES[self]
 
     @classmethod
+    def _missing_(cls, value: object) -> Kind:
+        # Kind("bogus") would otherwise end in enum's bare "'bogus' is not a valid Kind"
+        valid = ", ".join(k.value for k in cls)
+        raise ValueError(f"Kind value {value!r} is not a kind; expected one of: {valid}")
+
+    @classmethod
     def parse(cls, value: str | Kind) -> Kind:
         """Return the kind named ``value``; raise a ValueError listing the valid names."""
         if isinstance(value, Kind):

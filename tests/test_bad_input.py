@@ -422,6 +422,7 @@ def _others():
         (reglab.EarlyStopping, {"mode": "maximum"}, "mode"),
         (reglab.EarlyStopping, {"patience": -1}, "patience"),
         (reglab.catalog, {"kind": "nonsense"}, "kind"),
+        (reglab.Kind, {"value": "nonsense"}, "value"),
     ]
     from reglab import lab
 

@@ -101,9 +101,20 @@ def invariance_gap(
                 x = batch[0] if isinstance(batch, tuple | list) else batch
                 if isinstance(x, torch.Tensor) and (x.ndim == 0 or x.shape[0] == 0):
                     raise ValueError(f"data contains an empty batch (shape {tuple(x.shape)})")
+                if not isinstance(x, torch.Tensor):
+                    raise TypeError(f"data must hold torch tensors, got {type(x).__name__}")
+                if x.is_floating_point() and not bool(torch.isfinite(x).all()):
+                    raise ValueError("data contains NaN or inf")
                 tx = transform(x)
                 tx = getattr(tx, "images", tx)
-                logits, logits_t = model(x), model(tx)
+                try:
+                    logits, logits_t = model(x), model(tx)
+                except (RuntimeError, TypeError, ValueError) as exc:
+                    # a batch the model cannot take (shape, dtype): say which input it was
+                    raise ValueError(
+                        f"model failed on a batch of data of shape {tuple(x.shape)} and dtype "
+                        f"{x.dtype}: {type(exc).__name__}: {exc}"
+                    ) from exc
                 if not isinstance(logits, torch.Tensor) or not isinstance(logits_t, torch.Tensor):
                     raise TypeError(
                         f"model must return a logits tensor, got {type(logits).__name__}"

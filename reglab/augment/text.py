@@ -74,8 +74,12 @@ def _check_p(name: str, p: float) -> float:
     return check_probability(p, name)
 
 
+#: a million edits scramble any text; 10**12 is a typo that would run for days
+MAX_EDITS = 10**6
+
+
 def _check_count(name: str, n: int) -> int:
-    return check_int(n, name, low=0)
+    return check_int(n, name, low=0, high=MAX_EDITS)
 
 
 def _rng(seed: Seed) -> np.random.Generator:
@@ -237,7 +241,11 @@ def synonym_replacement(
     """
     n, rng = _check_count("n", n), _rng(seed)
     multiword = check_bool(multiword, "multiword")
-    if isinstance(stopwords, str) or not all(isinstance(w, str) for w in stopwords):
+    if (
+        isinstance(stopwords, str)
+        or not hasattr(stopwords, "__iter__")
+        or not all(isinstance(w, str) for w in stopwords)
+    ):
         raise TypeError(f"stopwords must be a set of str, got {type(stopwords).__name__}")
     wn = wordnet if wordnet is not None else load_wordnet()
     if not hasattr(wn, "synsets") or not hasattr(wn, "morphy"):

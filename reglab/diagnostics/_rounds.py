@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from reglab.diagnostics._validation import check_int
+from reglab.diagnostics._validation import MAX_COUNT, check_int
 from reglab.diagnostics.generators import Generator, TestSet
 
 LOSSES = ("squared", "zero_one", "log")
@@ -21,7 +21,7 @@ LOSSES = ("squared", "zero_one", "log")
 
 def check_rounds(rounds: object) -> int:
     """An integer >= 2: a variance needs two training sets."""
-    return check_int(rounds, "rounds", low=2)
+    return check_int(rounds, "rounds", low=2, high=MAX_COUNT)
 
 
 def check_loss(loss: str, generator: Generator) -> None:
@@ -193,10 +193,21 @@ def one_round(make_estimator, generator, n_train, test, loss, seed_seq, param, v
     fast = fast_ridge_predictions(make_estimator, param, values, X, y, test.X, loss)
     if fast is not None:
         return fast, y_test
-    preds = [
-        fit_predict(make_estimator, X, y, test.X, loss, generator.n_classes, fit_seed, {param: v})
-        for v in values
-    ]
+    preds = []
+    for i, v in enumerate(values):
+        try:
+            preds.append(
+                fit_predict(
+                    make_estimator, X, y, test.X, loss, generator.n_classes, fit_seed, {param: v}
+                )
+            )
+        except (ValueError, TypeError) as exc:
+            # the estimator's own check (scikit-learn's InvalidParameterError, ...) with the
+            # swept value it refused named, instead of a bare library error
+            raise ValueError(
+                f"values[{i}]={v!r}: make_estimator with {param}={v!r} failed: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
     return np.stack(preds), y_test
 
 

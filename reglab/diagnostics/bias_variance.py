@@ -41,6 +41,8 @@ import numpy as np
 
 from reglab.diagnostics import _rounds
 from reglab.diagnostics._validation import (
+    MAX_ABS,
+    MAX_COUNT,
     check_array,
     check_bool,
     check_choice,
@@ -232,8 +234,8 @@ def decompose(
     if not isinstance(test, TestSet):
         raise TypeError(f"test must be a reglab.diagnostics.TestSet, got {type(test).__name__}")
     want = 3 if loss == "log" else 2
-    preds = check_array(preds, "preds", ndim=want, dtype=None)
-    y_test = check_array(y_test, "y_test", ndim=2, dtype=None)
+    preds = check_array(preds, "preds", ndim=want, dtype=None, max_abs=MAX_ABS)
+    y_test = check_array(y_test, "y_test", ndim=2, dtype=None, max_abs=MAX_ABS)
     if preds.shape[0] < 2 or y_test.shape != preds.shape[:2]:
         raise ValueError(
             f"preds must hold >= 2 rounds and y_test its shape (rounds, n_test), got preds "
@@ -370,4 +372,4 @@ def _run(
 
 
 def _check_size(name: str, value: object) -> int:
-    return check_int(value, name, low=1)
+    return check_int(value, name, low=1, high=MAX_COUNT)

@@ -23,7 +23,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reglab.diagnostics._validation import check_array, check_choice, check_int, short_repr
+from reglab.diagnostics._validation import (
+    MAX_COUNT,
+    check_array,
+    check_choice,
+    check_int,
+    short_repr,
+)
 
 __all__ = [
     "CalibrationBins",
@@ -133,7 +139,7 @@ def calibration_bins(probs, labels, *, n_bins: int = 15, strategy: str = "unifor
     -------
     CalibrationBins
     """
-    n_bins = check_int(n_bins, "n_bins", low=1)
+    n_bins = check_int(n_bins, "n_bins", low=1, high=MAX_COUNT)
     check_choice(strategy, "strategy", ("uniform", "quantile"))
     score, outcome = _scores(probs, labels)
     if strategy == "uniform":

@@ -28,8 +28,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from reglab.diagnostics._validation import (
+    MAX_ABS,
+    MAX_COUNT,
     check_array,
     check_bool,
+    check_elements,
     check_int,
     check_nonneg_grid,
     check_real,
@@ -63,8 +66,8 @@ def min_norm_asymptotic_risk(
         Add sigma^2 (test risk against noisy labels instead of excess risk).
     """
     g = check_nonneg_grid(gamma, "gamma", positive=True)
-    signal = check_real(signal, "signal", low=0.0)
-    noise = check_real(noise, "noise", low=0.0)
+    signal = check_real(signal, "signal", low=0.0, high=MAX_ABS)
+    noise = check_real(noise, "noise", low=0.0, high=MAX_ABS)
     include_noise = check_bool(include_noise, "include_noise")
     s2, r2 = noise**2, signal**2
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -170,9 +173,11 @@ def double_descent(
     ns, ps = _positive_ints("n_train", n_train), _positive_ints("n_features", n_features)
     if (ns.size > 1) == (ps.size > 1) and not (ns.size == ps.size == 1):
         raise ValueError("exactly one of n_train and n_features must be a sequence")
-    rounds = check_int(rounds, "rounds", low=2)
-    signal = check_real(signal, "signal", low=0.0, low_open=True)
-    noise = check_real(noise, "noise", low=0.0)
+    rounds = check_int(rounds, "rounds", low=2, high=MAX_COUNT)
+    signal = check_real(signal, "signal", low=0.0, low_open=True, high=MAX_ABS)
+    noise = check_real(noise, "noise", low=0.0, high=MAX_ABS)
+    # each round draws an n x p Gaussian matrix
+    check_elements("n_train * n_features", ns.max(), ps.max())
     include_noise = check_bool(include_noise, "include_noise")
     check_seed(seed, allow_generator=False)
     axis = "n_features" if ps.size > 1 or ns.size == 1 else "n_train"
@@ -226,8 +231,10 @@ def random_features_double_descent(
     singular value), which is the "optimally tuned ridge" curve. The test risk is the mean
     squared error against ``y_test`` (noise included).
     """
-    X_train, X_test = check_array(X_train, "X_train", ndim=2), check_array(X_test, "X_test", ndim=2)
-    y_train, y_test = check_array(y_train, "y_train", ndim=1), check_array(y_test, "y_test", ndim=1)
+    X_train = check_array(X_train, "X_train", ndim=2, max_abs=MAX_ABS)
+    X_test = check_array(X_test, "X_test", ndim=2, max_abs=MAX_ABS)
+    y_train = check_array(y_train, "y_train", ndim=1, max_abs=MAX_ABS)
+    y_test = check_array(y_test, "y_test", ndim=1, max_abs=MAX_ABS)
     if X_train.shape[1] != X_test.shape[1]:
         raise ValueError(
             f"X_train and X_test must be 2-D with the same columns, got {X_train.shape} "
@@ -238,8 +245,9 @@ def random_features_double_descent(
             f"y_train and y_test must be 1-D matching X, got {y_train.shape} and {y_test.shape}"
         )
     Ns = _positive_ints("n_features", n_features)
-    rounds = check_int(rounds, "rounds", low=2)
+    rounds = check_int(rounds, "rounds", low=2, high=MAX_COUNT)
     check_seed(seed, allow_generator=False)
+    check_elements("n_samples * n_features", X_train.shape[0] + X_test.shape[0], Ns.max())
     if ridge_alphas is not None:
         ridge_alphas = np.atleast_1d(check_nonneg_grid(ridge_alphas, "ridge_alphas"))
     d = X_train.shape[1]

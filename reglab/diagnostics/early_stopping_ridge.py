@@ -33,6 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from reglab.diagnostics._validation import (
+    MAX_ABS,
+    MAX_COUNT,
     check_array,
     check_int,
     check_nonneg_grid,
@@ -56,7 +58,7 @@ ALI_KOLTER_TIBSHIRANI_BOUND = 1.6862
 
 
 def _check_s_n(s, n) -> tuple[np.ndarray, int]:
-    s = check_array(s, "s", ndim=1, nonneg=True)
+    s = check_array(s, "s", ndim=1, nonneg=True, max_abs=MAX_ABS)
     return s, check_int(n, "n", low=1)
 
 
@@ -137,7 +139,7 @@ def gradient_descent_iterates(X, y, lr: float, steps: int) -> np.ndarray:
     from reglab.linear import GradientDescent, Ridge
 
     X, y = check_Xy(X, y)
-    steps = check_int(steps, "steps", low=1)
+    steps = check_int(steps, "steps", low=1, high=MAX_COUNT)
     lr = check_real(lr, "lr", low=0.0, low_open=True)
     L = np.linalg.norm(X, 2) ** 2 / X.shape[0]
     if lr >= 2.0 / L:
@@ -232,7 +234,7 @@ def early_stopping_as_ridge(
     EarlyStoppingRidge
     """
     X, y = check_Xy(X, y)
-    steps = check_int(steps, "steps", low=1)
+    steps = check_int(steps, "steps", low=1, high=MAX_COUNT)
     lr = check_real(lr, "lr", low=0.0, low_open=True)
     n = X.shape[0]
     U, s, Vt = np.linalg.svd(X, full_matrices=False)

@@ -31,8 +31,11 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from reglab.diagnostics._validation import (
+    MAX_ABS,
+    MAX_COUNT,
     check_array,
     check_choice,
+    check_elements,
     check_int,
     check_real,
     check_seed,
@@ -92,7 +95,7 @@ class Generator(Protocol):
 
 
 def _check_positive_int(name: str, value: object) -> int:
-    return check_int(value, name, low=1)
+    return check_int(value, name, low=1, high=MAX_COUNT)
 
 
 def _check_rng(rng: object) -> np.random.Generator:
@@ -144,12 +147,12 @@ class SyntheticRegression:
         seed: int = 0,
     ) -> None:
         self.n_features = _check_positive_int("n_features", n_features)
-        self.noise = check_real(noise, "noise", low=0.0)
+        self.noise = check_real(noise, "noise", low=0.0, high=MAX_ABS)
         self.features = check_choice(features, "features", ("normal", "uniform"))
         if not callable(function):
             check_choice(function, "function", ("linear", "sine"))
         self.function = function
-        self.signal = check_real(signal, "signal", low=0.0)
+        self.signal = check_real(signal, "signal", low=0.0, high=MAX_ABS)
         check_seed(seed, allow_generator=False)
         beta = np.random.default_rng(seed).standard_normal(self.n_features)
         self.coef = self.signal * beta / np.linalg.norm(beta)
@@ -172,12 +175,14 @@ class SyntheticRegression:
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Draw ``n`` rows: x from the feature distribution, y = f(x) + noise."""
         n, rng = _check_positive_int("n", n), _check_rng(rng)
+        check_elements("n * n_features", n, self.n_features)
         X = _draw_features(self.features, n, self.n_features, rng)
         return X, self.f(X) + self.noise * rng.standard_normal(n)
 
     def test_set(self, n: int, rng: np.random.Generator) -> TestSet:
         """Draw ``n`` test points with f(x) and noise variance sigma^2."""
         n, rng = _check_positive_int("n", n), _check_rng(rng)
+        check_elements("n * n_features", n, self.n_features)
         X = _draw_features(self.features, n, self.n_features, rng)
         return TestSet(X=X, mean=self.f(X), noise_var=np.full(n, self.noise**2))
 
@@ -217,7 +222,8 @@ class SyntheticClassification:
         check_choice(function, "function", ("linear", "xor"))
         if function == "xor" and (self.n_classes != 2 or self.n_features < 2):
             raise ValueError("function='xor' needs n_classes=2 and n_features >= 2")
-        self.separation = check_real(separation, "separation", low=0.0)
+        self.separation = check_real(separation, "separation", low=0.0, high=MAX_ABS)
+        check_elements("n_classes * n_features", self.n_classes, self.n_features)
         check_seed(seed, allow_generator=False)
         self.function = function
         W = np.random.default_rng(seed).standard_normal((self.n_classes, self.n_features))
@@ -242,12 +248,14 @@ class SyntheticClassification:
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Draw ``n`` rows: x ~ N(0, I), y ~ p(y | x)."""
         n, rng = _check_positive_int("n", n), _check_rng(rng)
+        check_elements("n * n_features", n, self.n_features)
         X = rng.standard_normal((n, self.n_features))
         return X, self._labels(self.proba(X), rng)
 
     def test_set(self, n: int, rng: np.random.Generator) -> TestSet:
         """Draw ``n`` test points with their true class probabilities."""
         n, rng = _check_positive_int("n", n), _check_rng(rng)
+        check_elements("n * n_features", n, self.n_features)
         X = rng.standard_normal((n, self.n_features))
         return TestSet(X=X, proba=self.proba(X))
 
@@ -290,8 +298,8 @@ class BootstrapGenerator:
         noise_var: float | None = None,
         seed: int = 0,
     ) -> None:
-        X = check_array(X, "X", ndim=2)
-        y = check_array(y, "y", ndim=1, dtype=None)
+        X = check_array(X, "X", ndim=2, max_abs=MAX_ABS)
+        y = check_array(y, "y", ndim=1, dtype=None, max_abs=MAX_ABS)
         if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
             raise ValueError("y contains NaN or inf; it must be finite")
         if X.shape[0] != y.shape[0]:
@@ -305,7 +313,7 @@ class BootstrapGenerator:
             test_fraction, "test_fraction", low=0.0, high=1.0, low_open=True, high_open=True
         )
         if noise_var is not None:
-            noise_var = check_real(noise_var, "noise_var", low=0.0)
+            noise_var = check_real(noise_var, "noise_var", low=0.0, high=MAX_ABS)
             if task != "regression":
                 raise ValueError(f"noise_var is for regression only, got task={task!r}")
         check_seed(seed, allow_generator=False)

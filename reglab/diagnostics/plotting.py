@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from reglab.diagnostics._validation import check_int, check_real, check_seed
+from reglab.diagnostics._validation import MAX_COUNT, check_int, check_real, check_seed
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -240,7 +240,7 @@ def plot_hessian_slice(
     from reglab.diagnostics.sharpness import _flat_loss, _hessian
 
     radius = check_real(radius, "radius", low=0.0, low_open=True)
-    points = check_int(points, "points", low=2)
+    points = check_int(points, "points", low=2, high=MAX_COUNT)
     seed = check_seed(seed, allow_generator=False) or 0
     f, theta = _flat_loss(loss_fn, params)
     _, vecs = torch.linalg.eigh(_hessian(f, theta))

@@ -28,7 +28,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reglab.diagnostics._validation import check_choice, check_int, check_real, check_seed
+from reglab.diagnostics._validation import (
+    MAX_COUNT,
+    check_choice,
+    check_int,
+    check_real,
+    check_seed,
+)
 
 __all__ = [
     "TraceEstimate",
@@ -105,6 +111,8 @@ class _Flat:
             raise TypeError("params must contain at least one tensor and only tensors")
         if not all(t.is_floating_point() for t in tensors):
             raise TypeError("params must be floating-point tensors")
+        if any(t.numel() == 0 for t in tensors):
+            raise ValueError("params contains an empty tensor; there is no curvature to measure")
         self.shapes = [t.shape for t in tensors]
         self.sizes = [t.numel() for t in tensors]
         self.theta = torch.cat([t.detach().reshape(-1) for t in tensors])
@@ -126,7 +134,13 @@ def _flat_loss(loss_fn, params):
     flat = _Flat(params)
     if not bool(torch.isfinite(flat.theta).all()):
         raise ValueError("params contains NaN or inf; curvature is undefined there")
-    value = loss_fn(flat.unflatten(flat.theta))
+    try:
+        value = loss_fn(flat.unflatten(flat.theta))
+    except Exception as exc:  # noqa: BLE001 - re-raised with the context the user needs
+        raise ValueError(
+            f"loss_fn(params) failed: {type(exc).__name__}: {exc} (check that params has "
+            "the structure and shapes loss_fn expects)"
+        ) from exc
     if not isinstance(value, torch.Tensor) or value.numel() != 1:
         shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
         raise ValueError(
@@ -198,7 +212,7 @@ def top_hessian_eigenvalue(
     import torch
 
     check_choice(method, "method", ("auto", "exact", "power", "lanczos"))
-    max_iter = check_int(max_iter, "max_iter", low=1)
+    max_iter = check_int(max_iter, "max_iter", low=1, high=MAX_COUNT)
     tol = check_real(tol, "tol", low=0.0, low_open=True)
     exact_max_params = check_int(exact_max_params, "exact_max_params", low=1)
     seed = check_seed(seed, allow_generator=False) or 0
@@ -207,7 +221,7 @@ def top_hessian_eigenvalue(
     if method == "auto":
         method = "exact" if n <= exact_max_params else "lanczos"
     if method == "exact" or n == 1:
-        return float(torch.linalg.eigvalsh(_hessian(f, theta))[-1])
+        return _finite_result(float(torch.linalg.eigvalsh(_hessian(f, theta))[-1]), "params")
     hvp = _hvp(f, theta)
     gen = torch.Generator(device="cpu").manual_seed(seed)
     v0 = torch.randn(n, generator=gen, dtype=theta.dtype).to(theta.device)
@@ -222,9 +236,9 @@ def top_hessian_eigenvalue(
                 return 0.0
             v = w / norm
             if abs(new - value) <= tol * max(abs(new), 1e-12):
-                return new
+                return _finite_result(new, "params")
             value = new
-        return value
+        return _finite_result(value, "params")
     from scipy.sparse.linalg import LinearOperator, eigsh
 
     def matvec(x):
@@ -241,7 +255,14 @@ def top_hessian_eigenvalue(
         tol=tol,
         return_eigenvectors=False,
     )
-    return float(vals[0])
+    return _finite_result(float(vals[0]), "params")
+
+
+def _finite_result(value: float, name: str) -> float:
+    """The curvature is finite at finite params of a finite loss unless the loss overflows."""
+    if not np.isfinite(value):
+        raise ValueError(f"the result is {value}: the loss overflows near these {name}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -261,7 +282,7 @@ def hessian_trace(loss_fn, params, *, samples: int = 100, seed: int = 0) -> Trac
     """
     import torch
 
-    samples = check_int(samples, "samples", low=2)
+    samples = check_int(samples, "samples", low=2, high=MAX_COUNT)
     seed = check_seed(seed, allow_generator=False) or 0
     f, theta = _flat_loss(loss_fn, params)
     hvp = _hvp(f, theta)
@@ -270,6 +291,7 @@ def hessian_trace(loss_fn, params, *, samples: int = 100, seed: int = 0) -> Trac
     for j in range(samples):
         v = torch.randint(0, 2, (theta.numel(),), generator=gen).to(theta) * 2 - 1
         vals[j] = float(v @ hvp(v))
+    _finite_result(float(vals.sum()), "params")
     return TraceEstimate(
         trace=float(vals.mean()),
         standard_error=float(vals.std(ddof=1) / np.sqrt(samples)),
@@ -297,7 +319,7 @@ def epsilon_sharpness(
     import torch
 
     rho = check_real(rho, "rho", low=0.0, low_open=True)
-    steps = check_int(steps, "steps", low=0)
+    steps = check_int(steps, "steps", low=0, high=MAX_COUNT)
     seed = check_seed(seed, allow_generator=False) or 0
     step = (
         rho / 2 if step_size is None else check_real(step_size, "step_size", low=0, low_open=True)
@@ -323,4 +345,8 @@ def epsilon_sharpness(
             break
         e = project(e + step * g / gn)
         best = max(best, float(f(theta + e)) - base)
+    if not np.isfinite(best):
+        raise ValueError(
+            f"rho={rho!r}: the loss is not finite inside the ball of this radius; use a smaller rho"
+        )
     return best

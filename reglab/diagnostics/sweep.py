@@ -134,6 +134,11 @@ def bias_variance_sweep(
         raise ValueError(f"values must be a non-empty 1-D sequence, got shape {values.shape}")
     if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
         raise ValueError(f"values must be finite, got values={values!r}")
+    if hasattr(make_estimator, "get_params") and param not in make_estimator.get_params():
+        raise ValueError(
+            f"param={param!r} is not a parameter of {type(make_estimator).__name__}; it has "
+            f"{sorted(make_estimator.get_params())}"
+        )
     results: list[BiasVarianceResult] = _run(
         make_estimator,
         generator,

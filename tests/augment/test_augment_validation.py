@@ -165,3 +165,24 @@ def test_string_for_bool_refused():
         text.word_dropout("a b c", 0.5, mask_token=0, seed=0)
     with pytest.raises(TypeError, match="p must be a real number"):
         text.word_dropout("a b c", "0.5", seed=0)
+
+
+def test_invariance_gap_names_bad_data():
+    from reglab.augment import invariance_gap
+
+    model = torch.nn.Linear(3, 2)
+    x = torch.rand(4, 3)
+    x[1, 2] = float("nan")
+    with pytest.raises(ValueError, match="data contains NaN or inf"):
+        invariance_gap(model, lambda v: v, x)
+    with pytest.raises(ValueError, match=r"model failed on a batch of data of shape \(4, 5\)"):
+        invariance_gap(model, lambda v: v, torch.rand(4, 5))
+
+
+def test_text_counts_and_stopwords_checked():
+    from reglab.augment import text
+
+    with pytest.raises(ValueError, match=r"n_swaps must be an integer in \[0, 1000000\]"):
+        text.random_swap("a b c", 10**12, seed=0)
+    with pytest.raises(TypeError, match="stopwords must be a set of str"):
+        text.synonym_replacement("a b", 1, seed=0, wordnet=object(), stopwords=None)

@@ -76,7 +76,9 @@ def test_bad_input_and_plot():
     X, y, beta = _data((20, 5))
     with pytest.raises(ValueError, match="lr must be in"):
         early_stopping_as_ridge(X, y, 1e6, 3)
-    with pytest.raises(ValueError, match="steps must be an integer >= 1, got steps=0"):
+    with pytest.raises(
+        ValueError, match=r"steps must be an integer in \[1, 10000000\], got steps=0"
+    ):
         early_stopping_as_ridge(X, y, 0.1, 0)
     with pytest.raises(ValueError, match="coef must have shape"):
         early_stopping_as_ridge(X, y, 0.1, 3, coef=beta[:2], noise=1.0)

@@ -159,7 +159,9 @@ def test_power_iteration_needs_an_iteration():
     from reglab.diagnostics import top_hessian_eigenvalue
 
     w = torch.ones(3, dtype=torch.float64)
-    with pytest.raises(ValueError, match="max_iter must be an integer >= 1, got max_iter=0"):
+    with pytest.raises(
+        ValueError, match=r"max_iter must be an integer in \[1, 10000000\], got max_iter=0"
+    ):
         top_hessian_eigenvalue(lambda v: (v**2).sum(), w, method="power", max_iter=0)
     assert top_hessian_eigenvalue(
         lambda v: (v**2).sum(), w, method="power", max_iter=np.int64(50)
@@ -216,3 +218,44 @@ def test_closed_scheduler_port_is_one_clear_error(monkeypatch):
         bias_variance(Ridge(), SyntheticRegression(3), scheduler="localhost", **kw)
     with pytest.raises(ValueError, match="n_jobs must be an integer in"):
         bias_variance(Ridge(), SyntheticRegression(3), n_jobs=10**12, **kw)
+
+
+def test_scale_counts_and_estimator_errors_are_named():
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(20, 3)), rng.normal(size=20)
+    # entries whose squares overflow: one line naming X, not an inf or a LinAlgError
+    with pytest.raises(ValueError, match=r"X has entries up to 2.44e\+300 in magnitude"):
+        condition_number(X * 1e300)
+    with pytest.raises(ValueError, match="X has entries up to"):
+        ridge_predictions(X * 1e300, y, X, [1.0])
+    with pytest.raises(ValueError, match="noise must be finite and in"):
+        SyntheticRegression(3, noise=1e300)
+    # counts that would exhaust memory or run for days
+    with pytest.raises(ValueError, match=r"rounds must be an integer in \[2, 10000000\]"):
+        bias_variance(Ridge(), SyntheticRegression(3), n_train=10, n_test=5, rounds=10**12)
+    with pytest.raises(ValueError, match="n_train \\* n_features asks for"):
+        double_descent(10**6, [5, 10**4], rounds=2)
+    # the estimator's refusal of a swept value, with the value named
+    gen = SyntheticRegression(3)
+    kw = {"n_train": 10, "n_test": 5, "rounds": 2}
+    with pytest.raises(ValueError, match=r"values\[1\]=.*-1.*alpha=.*failed"):
+        bias_variance_sweep(Ridge(solver="svd"), gen, values=[1.0, -1.0], **kw)
+    with pytest.raises(ValueError, match="param='alhpa' is not a parameter of Ridge"):
+        bias_variance_sweep(Ridge(), gen, param="alhpa", values=[1.0], **kw)
+
+
+def test_sharpness_wraps_loss_failures_and_non_finite_results():
+    torch = pytest.importorskip("torch")
+    from reglab.diagnostics import epsilon_sharpness, top_hessian_eigenvalue
+
+    A = torch.eye(2, dtype=torch.float64)
+
+    def quad(w):
+        return 0.5 * w @ A @ w
+
+    with pytest.raises(ValueError, match=r"loss_fn\(params\) failed: RuntimeError"):
+        top_hessian_eigenvalue(quad, torch.ones(3, dtype=torch.float64))
+    with pytest.raises(ValueError, match="params contains an empty tensor"):
+        top_hessian_eigenvalue(quad, torch.ones(0, dtype=torch.float64))
+    with pytest.raises(ValueError, match="rho=1e.300: the loss is not finite"):
+        epsilon_sharpness(quad, torch.ones(2, dtype=torch.float64), rho=1e300)
