@@ -48,7 +48,7 @@ def results_table(store: ResultStore) -> str:
                 numbers = (
                     f"{fmt(e.estimate)} [{fmt(e.low)}, {fmt(e.high)}], {e.n} seeds"
                     if e.has_interval
-                    else f"{fmt(e.estimate)}, {e.n} seed(s): no interval"
+                    else f"{fmt(e.estimate)}, {e.n} seed{'' if e.n == 1 else 's'}: no interval"
                 )
                 if e.smallest is not None:
                     numbers += f"; smallest effect {fmt(e.smallest)}"

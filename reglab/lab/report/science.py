@@ -53,7 +53,7 @@ def effect_text(effect: Effect) -> str:
         ci = f"{fmt(effect.estimate)}, 95% CI [{fmt(effect.low)}, {fmt(effect.high)}]"
     else:
         ci = f"{fmt(effect.estimate)} (no interval)"
-    parts = [f"{effect.name}{where}: {ci}", f"{effect.n} seeds"]
+    parts = [f"{effect.name}{where}: {ci}", f"{effect.n} seed{'' if effect.n == 1 else 's'}"]
     if effect.p_value is not None:
         parts.append(f"p = {fmt(effect.p_value, 2)}")
     if effect.smallest is not None:
