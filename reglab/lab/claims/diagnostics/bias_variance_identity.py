@@ -34,6 +34,10 @@ rounds). We require |parts - measured| <= 4 SE in every run: with about 25 runs 
 Gaussian error the chance of any false alarm is 0.2%, and a missing or double-counted term
 (the noise sigma^2 = 1 here, or the variance) would show as tens of SE. The noise part must
 equal the generator's sigma^2 exactly (it is given, not estimated), to 1e-12.
+
+Measured on this project's 2-core x86_64 VM (loaded by other work), `reglab run
+bias-variance-identity -j 1`: default grid 25 runs, 7.2 s CPU (33 s wall), smoke grid 3.7 s
+CPU; both include about 2.5 s of CLI start-up.
 """
 
 from __future__ import annotations

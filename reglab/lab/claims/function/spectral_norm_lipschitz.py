@@ -38,6 +38,10 @@ the product of the layer norms (a theorem; slack 1e-5 relative for float32). Rig
 training no layer may be below 1 - 1e-3 (the lower-bound property). For the convolution the
 true norm must differ from 1 by more than 0.05 (50 times the tolerance: the caveat is real)
 and stay within the sqrt(9) = 3 bound.
+
+Measured on this project's 2-core x86_64 VM (loaded by other work), `reglab run
+spectral-norm-lipschitz -j 1`: default grid 6 runs, 8.7 s CPU (28 s wall), smoke grid 6.3 s
+CPU; both include about 2.5 s of CLI start-up.
 """
 
 from __future__ import annotations

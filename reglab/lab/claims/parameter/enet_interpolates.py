@@ -28,6 +28,10 @@ Reported, not part of the PASS/FAIL (a tendency, not a theorem): sparsity grows 
 l1_ratio, as the number of exact zeros summed over the alpha grid (v1 required it to
 increase strictly on every design; it did); pointwise comparisons (one alpha, one seed,
 adjacent l1_ratios) are counted where they go the other way.
+
+Measured on this project's 2-core x86_64 VM (loaded by other work), `reglab run
+enet-interpolates -j 1`: default grid 6 runs, 4.1 s CPU (17 s wall), smoke grid 3.8 s CPU; both
+include about 2.5 s of CLI start-up.
 """
 
 from __future__ import annotations

@@ -38,6 +38,10 @@ count per path; a variable can leave the active set along the path, Efron et al.
 exact zeros at every alpha on the sparse design, and the subgradient method's exact zeros
 (a float iterate lands exactly on 0.0 with probability zero). v1 required tau >= 0.8 and at
 most 1% subgradient zeros; both held (tau >= 0.89, 0 zeros).
+
+Measured on this project's 2-core x86_64 VM (loaded by other work), `reglab run l1-exact-zeros
+-j 1`: default grid 8 runs, 3.9 s CPU (15 s wall), smoke grid 3.7 s CPU; both include about 2.5
+s of CLI start-up.
 """
 
 from __future__ import annotations

@@ -33,6 +33,10 @@ projected gradient of 1e-12 on an objective whose curvature is at least lambda_m
 so its error is orders of magnitude smaller; 1e-5 only excludes a genuinely different
 answer). Zeros are reported, not required to match exactly (a coefficient at the edge of the
 KKT interval can be 1e-13 in one solver and 0 in the other).
+
+Measured on this project's 2-core x86_64 VM (loaded by other work), `reglab run l1-laplace-map
+-j 1`: default grid 16 runs, 3.4 s CPU (15 s wall), smoke grid 3.3 s CPU; both include about
+2.5 s of CLI start-up.
 """
 
 from __future__ import annotations

@@ -22,6 +22,10 @@ condition number divides by the smallest eigenvalue, so its relative tolerance i
 ``(s_min^2 - s_max^2) / (s_min^2 + lambda)^2 < 0``): any step that does not is counted as an
 error (tolerance 0.5, i.e. none). v1 accepted 1e-9 and 1e-6, far above round-off; the check
 is the same, the tolerances are now derived (first-wave errors: 8.5e-16 and 5.6e-12).
+
+Measured on this project's 2-core x86_64 VM (loaded by other work), `reglab run l2-conditioning
+-j 1`: default grid 18 runs, 2.7 s CPU (10 s wall), smoke grid 2.5 s CPU; both include about
+2.5 s of CLI start-up.
 """
 
 from __future__ import annotations

@@ -24,6 +24,10 @@ Thresholds. Closed form and posterior mean are two exact linear-algebra routes: 
 difference <= 1e-8 (conditioning times eps leaves ample room). The numerical MAP stops at a
 gradient tolerance of 1e-10; the distance to the optimum is at most that over the smallest
 Hessian eigenvalue (>= 1/tau^2), so we accept a relative difference of 1e-5.
+
+Measured on this project's 2-core x86_64 VM (loaded by other work), `reglab run l2-gaussian-map
+-j 1`: default grid 24 runs, 1.8 s CPU (8 s wall), smoke grid 1.6 s CPU; both include about 2.5
+s of CLI start-up.
 """
 
 from __future__ import annotations

@@ -42,6 +42,10 @@ over the run, so m_hat and sqrt(v_hat) are averages of values within that factor
 per-step move |w_{t+1} - w_t| / lr lies in [0.9, 1/0.9] (eps = 1e-8 is negligible against
 |g| >= 9e-4). Across the wd grid, Adam+L2's total displacement must vary by less than that
 same factor (independent of wd) while AdamW's grows in proportion to wd.
+
+Measured on this project's 2-core x86_64 VM (loaded by other work), `reglab run
+weight-decay-vs-l2 -j 1`: default grid 6 runs, 8.7 s CPU (31 s wall), smoke grid 6.2 s CPU;
+both include about 2.5 s of CLI start-up.
 """
 
 from __future__ import annotations

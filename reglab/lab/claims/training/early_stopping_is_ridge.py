@@ -54,6 +54,10 @@ Thresholds (fixed before running).
   4-sigma band keeps the family-wise false-alarm rate near 1% (Bonferroni).
 - The iterates of the GD loop must equal the spectral formula's coefficients to a relative
   1e-8 (both are exact; t <= 1000 steps of round-off stay near 1e-13).
+
+Measured on this project's 2-core x86_64 VM (loaded by other work), `reglab run
+early-stopping-is-ridge -j 1`: default grid 18 runs, 14.4 s CPU (57 s wall), smoke grid 3.5 s
+CPU; both include about 2.5 s of CLI start-up.
 """
 
 from __future__ import annotations

@@ -41,6 +41,10 @@ Thresholds (fixed before running).
   only rounding (eps ~ 1e-16) to the null-space component, at most ~1e-12 over 10^4 steps.
 - A different interpolant from w_0 != 0: ||w_inf(w_0) - X^+ y|| >= 1e-3 ||X^+ y||, and its
   squared norm exceeds ||X^+ y||^2 by ||P_N w_0||^2 to a relative 1e-8.
+
+Measured on this project's 2-core x86_64 VM (loaded by other work), `reglab run
+min-norm-implicit-bias -j 1`: default grid 9 runs, 3.1 s CPU (10 s wall), smoke grid 3.0 s CPU;
+both include about 2.5 s of CLI start-up.
 """
 
 from __future__ import annotations
