@@ -257,9 +257,12 @@ def run_drill(
             answer = ""
         verdicts: dict[str, tuple[Claim, Verdict | None]] = {}
         if evidence:
-            for cid in q.claims:
-                if cid in claims:
-                    verdicts[cid] = (claims[cid], claim_verdict(cid, store, claims=claims))
+            linked = [cid for cid in q.claims if cid in claims]
+            for i, cid in enumerate(linked):
+                # quote every stored verdict, but run at most the first missing claim's smoke
+                # grid on the spot, so a question on an empty store waits seconds, not minutes
+                v = claim_verdict(cid, store, claims=claims, run_missing=i == 0)
+                verdicts[cid] = (claims[cid], v)
         console.print(
             Panel(Text(strong_answer(q, verdicts)), title="Strong answer", border_style="green")
         )
