@@ -214,6 +214,7 @@ def flush_label_checks(wait: bool = False) -> None:
         Wait for the device instead of only looking at checks that have completed.
     """
     global _PENDING
+    wait = check_bool("wait", wait)
     still = []
     for i, (event, host, num_classes, message) in enumerate(_PENDING):
         if wait:

@@ -306,7 +306,7 @@ class SAM(torch.optim.Optimizer):
         return loss
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        super().zero_grad(set_to_none=set_to_none)
+        super().zero_grad(set_to_none=check_bool("set_to_none", set_to_none))
 
     def state_dict(self) -> dict:
         """The base optimizer's state plus SAM's step counter and LookSAM direction."""

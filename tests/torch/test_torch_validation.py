@@ -166,6 +166,10 @@ CASES = [
      ValueError, "logits must be"),
     ("channel layout", lambda: rt.ChannelDropout(0.1, layout="CNHW"),
      ValueError, "'N' \\(if any\\) first"),
+    ("flush_label_checks wait", lambda: rt.flush_label_checks(wait="no"),
+     TypeError, "wait must be True or False"),
+    ("SAM zero_grad", lambda: rt.SAM(sgd(), torch.optim.SGD, lr=0.1).zero_grad("no"),
+     TypeError, "set_to_none must be True or False"),
     ("generator type", lambda: rt.Dropout(0.1, generator=0), TypeError, "generator must be"),
     ("DropPath generator type", lambda: rt.DropPath(0.1, generator="g"),
      TypeError, "generator must be"),
@@ -204,3 +208,112 @@ def test_the_silent_wrong_answers_of_issue_13_are_gone():
         ]
         is False
     )
+
+
+# ---------------------------------------------------------------- property-based
+hypothesis = pytest.importorskip("hypothesis")
+st = pytest.importorskip("hypothesis.strategies")
+
+NAN, INF = float("nan"), float("inf")
+NOT_A_NUMBER = st.one_of(st.text(max_size=3), st.booleans(), st.none())
+BAD = {
+    # a string or an int must never be read by its truthiness
+    "bool": st.one_of(st.text(max_size=3), st.integers(), st.none(), st.floats()),
+    "probability": st.one_of(
+        st.floats(min_value=1.0, exclude_min=True), st.floats(max_value=0.0, exclude_max=True),
+        st.sampled_from([NAN, INF, -INF]), NOT_A_NUMBER,
+    ),
+    "nonnegative": st.one_of(
+        st.floats(max_value=0.0, exclude_max=True), st.sampled_from([NAN, INF, -INF]),
+        NOT_A_NUMBER,
+    ),
+    "positive_int": st.one_of(
+        st.integers(max_value=0), st.floats(), st.text(max_size=3), st.booleans(),
+    ),
+}  # fmt: skip
+
+IMG = torch.rand(4, 3, 6, 6)
+SEQ = torch.randn(5, 4, 3)
+
+# (argument, kind, call taking the bad value)
+ARGS = [
+    ("training", "bool", lambda v: rt.dropout(Z, 0.5, v)),
+    ("inplace", "bool", lambda v: rt.dropout(Z, 0.5, inplace=v)),
+    ("inplace", "bool", lambda v: rt.Dropout(0.5, inplace=v)),
+    ("training", "bool", lambda v: rt.drop_path(IMG, 0.2, v)),
+    ("scale_by_keep", "bool", lambda v: rt.drop_path(IMG, 0.2, scale_by_keep=v)),
+    ("scale_by_keep", "bool", lambda v: rt.DropPath(0.2, scale_by_keep=v)),
+    ("batch_first", "bool", lambda v: rt.locked_dropout(SEQ, 0.2, batch_first=v)),
+    ("batch_first", "bool", lambda v: rt.LockedDropout(0.2, batch_first=v)),
+    ("inplace", "bool", lambda v: rt.channel_dropout(IMG, 0.2, layout="NCHW", inplace=v)),
+    ("training", "bool", lambda v: rt.gaussian_noise(Z, 0.1, v)),
+    ("adaptive", "bool", lambda v: rt.SAM(sgd(), torch.optim.SGD, adaptive=v, lr=0.1)),
+    ("check_finite", "bool", lambda v: EarlyStopping(check_finite=v)),
+    ("inplace", "bool", lambda v: rt.mixup(IMG, Y, num_classes=3, inplace=v)),
+    ("return_lam", "bool", lambda v: rt.cutmix(IMG, Y, num_classes=3, return_lam=v)),
+    ("inplace", "bool", lambda v: rt.MixUpCutMix(num_classes=3, inplace=v)),
+    ("exclude_1d", "bool", lambda v: rt.decay_mask(net(), exclude_1d=v)),
+    ("exclude_bias", "bool", lambda v: rt.weight_decay_param_groups(net(), 0.1, exclude_bias=v)),
+    ("restore_on_exit", "bool", lambda v: rt.BestWeights(net(), restore_on_exit=v)),
+    ("return_modules", "bool", lambda v: rt.mc_predict(nn.Dropout(), Z, 2, return_modules=v)),
+    ("wait", "bool", lambda v: rt.flush_label_checks(v)),
+    ("p", "probability", lambda v: rt.dropout(Z, v)),
+    ("p", "probability", lambda v: rt.Dropout(v)),
+    ("p", "probability", lambda v: rt.drop_path(IMG, v)),
+    ("p", "probability", lambda v: rt.drop_path(IMG, v, residual=IMG)),
+    ("p", "probability", lambda v: rt.DropPath(v)),
+    ("p", "probability", lambda v: rt.channel_dropout(IMG, v, layout="NCHW")),
+    ("p", "probability", lambda v: rt.locked_dropout(SEQ, v, batch_first=False)),
+    ("p", "probability", lambda v: rt.DropConnect(nn.Linear(3, 2), v)),
+    ("max_rate", "probability", lambda v: rt.drop_path_rates(4, v)),
+    ("eps", "probability", lambda v: rt.smooth_one_hot(Y, 3, v)),
+    ("eps", "probability", lambda v: rt.label_smoothing_cross_entropy(Z, Y, v)),
+    ("eps", "probability", lambda v: rt.LabelSmoothingCrossEntropy(v)),
+    (
+        "label_smoothing",
+        "probability",
+        lambda v: rt.mixup(IMG, Y, num_classes=3, label_smoothing=v),
+    ),
+    ("prob", "probability", lambda v: rt.MixUpCutMix(prob=v)),
+    ("switch_prob", "probability", lambda v: rt.MixUpCutMix(switch_prob=v)),
+    ("std", "nonnegative", lambda v: rt.gaussian_noise(Z, v)),
+    ("std", "nonnegative", lambda v: rt.GaussianNoise(v)),
+    ("std", "nonnegative", lambda v: rt.WeightNoise(nn.Linear(3, 2), v)),
+    ("rho", "nonnegative", lambda v: rt.SAM(sgd(), torch.optim.SGD, rho=v, lr=0.1)),
+    ("eta", "nonnegative", lambda v: rt.SAM(sgd(), torch.optim.SGD, eta=v, lr=0.1)),
+    ("look_alpha", "nonnegative", lambda v: rt.SAM(sgd(), torch.optim.SGD, look_alpha=v, lr=0.1)),
+    ("weight_decay", "nonnegative", lambda v: rt.weight_decay_param_groups(net(), v)),
+    ("eta", "nonnegative", lambda v: rt.gradient_noise_std(3, eta=v)),
+    ("gamma", "nonnegative", lambda v: rt.GradientNoise(list(sgd()), gamma=v)),
+    ("mixup_alpha", "nonnegative", lambda v: rt.MixUpCutMix(mixup_alpha=v)),
+    ("min_delta", "nonnegative", lambda v: EarlyStopping(min_delta=v)),
+    ("samples", "positive_int", lambda v: rt.mc_predict(nn.Dropout(), Z, v)),
+    ("num_classes", "positive_int", lambda v: rt.smooth_one_hot(Y, v)),
+    ("num_classes", "positive_int", lambda v: rt.MixUpCutMix(num_classes=v)),
+    ("n_iter", "positive_int", lambda v: rt.operator_norm(nn.Linear(3, 2), (3,), n_iter=v)),
+    ("n_iter", "positive_int", lambda v: rt.spectral_norm_penalty(net(), n_iter=v)),
+    ("interval", "positive_int", lambda v: rt.SAM(sgd(), torch.optim.SGD, interval=v, lr=0.1)),
+    ("depth", "positive_int", lambda v: rt.drop_path_rates(v, 0.1)),
+    (
+        "projections",
+        "positive_int",
+        lambda v: rt.jacobian_penalty(
+            Z.clone().requires_grad_(), Z.clone().requires_grad_() * 2, v
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("arg", "kind", "call"), ARGS,
+                         ids=[f"{i}-{a[0]}" for i, a in enumerate(ARGS)])  # fmt: skip
+def test_property_bad_values_raise_naming_the_argument(arg, kind, call):
+    @hypothesis.settings(max_examples=10, deadline=None, database=None, derandomize=True)
+    @hypothesis.given(BAD[kind])
+    def check(value):
+        if kind == "positive_int" and value is None:
+            return
+        with pytest.raises((ValueError, TypeError)) as info:
+            call(value)
+        assert arg in str(info.value), (value, str(info.value))
+
+    check()
