@@ -131,7 +131,9 @@ class EarlyStoppingLeakage(Claim):
         ]
         for name in ("honest", "leaky"):
             lines.append(
-                f"  {name:>6}: epoch {rows.values(f'epoch_{name}').tolist()}, reported error "
+                f"  {name:>6}: epoch median {np.median(rows.values(f'epoch_{name}')):.0f} (range "
+                f"{rows.values(f'epoch_{name}').min():.0f}-{rows.values(f'epoch_{name}').max():.0f})"
+                f", reported error "
                 f"{rows.mean(f'reported_{name}'):.4f}, fresh error {rows.mean(f'fresh_{name}'):.4f}"
                 f", optimism {rows.mean(f'optimism_{name}'):+.4f}"
             )
