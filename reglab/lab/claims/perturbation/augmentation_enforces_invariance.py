@@ -47,6 +47,10 @@ History: v1 (first wave PASS) judged flip rate and accuracy on transformed digit
 binomial test-set standard errors and only reported clean accuracy, so an augmentation that
 bought invariance by losing clean accuracy would have passed; its arms were separate runs
 (different initialisations).
+
+Measured (this 2-core x86_64 VM, shared with other jobs at load ~15; CPU seconds of one
+process): default grid 8 runs (3 arms each), 24.6 s; smoke grid 0.3 s. First default result:
+NOT SUPPORTED: flip rate shift -62.3 points [-64.0, -60.6], rotate -18.9 [-20.5, -17.4]; clean accuracy shift -7.7 [-9.5, -6.0], rotate -1.2 [-1.8, -0.7].
 """
 
 from __future__ import annotations

@@ -34,6 +34,10 @@ History: v1 also required, in the same PASS, that the AUROC of the MC-dropout pr
 variance for misclassified digits exceed 0.5 by 3 Hanley-McNeil standard errors - a
 baseline (chance) that any confidence score beats. That empirical half is now the claim
 ``mc-dropout-uncertainty``, judged against the deterministic network's own confidence.
+
+Measured (this 2-core x86_64 VM, shared with other jobs at load ~15; CPU seconds of one
+process): default grid 3 rates x 2 seeds = 6 runs, 3 s; smoke grid 0.2 s. First default result:
+PASS: max error 7.5e-15 vs tolerance 2.7e-11.
 """
 
 from __future__ import annotations

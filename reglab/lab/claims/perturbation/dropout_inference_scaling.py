@@ -34,6 +34,10 @@ History: v1 (first-wave PASS) averaged the per-p mean differences over p and req
 average to exceed 2 stratified standard errors, joined with |z| <= 4 for the activation
 ratios. Averaging over p lets a large drop at p = 0.8 carry a null one at p = 0.2; v2
 judges each rate.
+
+Measured (this 2-core x86_64 VM, shared with other jobs at load ~15; CPU seconds of one
+process): default grid 3 rates x 5 seeds = 15 runs, 15.5 s; smoke grid 0.4 s. First default result:
+NOT SUPPORTED: p=0.2 -0.06 points [-0.17, +0.04], p=0.5 +0.52 [+0.14, +0.90], p=0.8 +3.89 [+0.96, +6.82].
 """
 
 from __future__ import annotations

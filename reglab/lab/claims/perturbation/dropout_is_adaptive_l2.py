@@ -34,6 +34,10 @@ adaptive ridge is the nearest candidate); they are not part of the verdict.
 
 History: v1 joined (1) with tolerance 1e-10, (2) and (3) into one PASS; the first wave
 passed all three. v2 reports it as an exact check with the derived tolerance.
+
+Measured (this 2-core x86_64 VM, shared with other jobs at load ~15; CPU seconds of one
+process): default grid 5 rates x 2 seeds = 10 runs, 1 s; smoke grid 0.3 s. First default result:
+PASS: max relative error 4.2e-16 vs tolerance 1.2e-13.
 """
 
 from __future__ import annotations

@@ -36,6 +36,10 @@ Ridge(alpha = sigma^2), nearer than sigma^2/2 or 2 sigma^2, are reported as illu
 
 History: v1 joined (1) at tolerance 1e-10 with (2) and (3) (slope in [-0.75, -0.25]) into
 one PASS; the first wave passed. v2 reports it as an exact check with the derived tolerance.
+
+Measured (this 2-core x86_64 VM, shared with other jobs at load ~15; CPU seconds of one
+process): default grid 3 sigmas x 2 seeds = 6 runs, 0.7 s; smoke grid 0.1 s. First default result:
+PASS: max relative error 3.4e-16 vs tolerance 3.3e-13.
 """
 
 from __future__ import annotations

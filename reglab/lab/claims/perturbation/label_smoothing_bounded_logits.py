@@ -40,6 +40,10 @@ History: v1 passed on three checks: smoothed gaps within 10% of the bound on dig
 unsmoothed gap still growing, and MNIST-1D ECE down by 3 bootstrap test-set standard errors
 (the digits ECE rise reported, not judged). v2 judges ECE in both regimes with seed
 intervals; the gap measurements move to the evidence and the identity to the unit tests.
+
+Measured (this 2-core x86_64 VM, shared with other jobs at load ~15; CPU seconds of one
+process): default grid 2 settings x 5 seeds = 10 runs, 21.8 s; smoke grid 0.2 s. First default result:
+CONDITIONAL: MNIST-1D -0.087 [-0.093, -0.081], digits +0.122 [+0.111, +0.134].
 """
 
 from __future__ import annotations

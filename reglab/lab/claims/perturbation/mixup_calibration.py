@@ -39,7 +39,9 @@ targets) and (b) a lower MNIST-1D ECE by 3 bootstrap standard errors of the test
 seed-to-seed variance); the digits ECE rise was reported, not judged. v2 judges ECE only,
 in both regimes, with intervals over seeds.
 
-Default grid measured: 2 settings x 5 seeds; see the closing note for the time.
+Measured (this 2-core x86_64 VM, shared with other jobs at load ~15; CPU seconds of one
+process): default grid 2 settings x 5 seeds = 10 runs, 28 s; smoke grid 0.6 s. First default result:
+CONDITIONAL: MNIST-1D -0.141 [-0.154, -0.128], digits +0.082 [+0.074, +0.090].
 """
 
 from __future__ import annotations

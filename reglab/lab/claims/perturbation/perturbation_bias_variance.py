@@ -32,6 +32,10 @@ for dropout (sd of the log-ratio 0.09) and x0.08 for augmentation (sd 0.33); det
 smallest effect at sd 0.33 needs ((2.80 x 0.33) / 0.223)^2 = 17 seeds, while the pilot effects
 are ten times larger; the default grid runs the minimum, 5 seeds (about 35 s of CPU), and the
 ``scale`` grid 20 (4 blocks of 5).
+
+Measured (this 2-core x86_64 VM, shared with other jobs at load ~15; CPU seconds of one
+process): default grid 5 runs (3 arms x 10 rounds each), 32.7 s; smoke grid 0.05 s. First default result:
+SUPPORTED: variance x0.50 [0.44, 0.56] (dropout), x0.08 [0.06, 0.11] (augmentation).
 """
 
 from __future__ import annotations
