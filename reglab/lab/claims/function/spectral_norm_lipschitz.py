@@ -113,6 +113,9 @@ class SpectralNormLipschitz(Claim):
         from reglab.torch import operator_norm
 
         width, channels = int(params["width"]), int(params["channels"])
+        # spectral_norm draws its power-iteration vectors, and Conv2d its bias, from torch's
+        # global generator: seed it here so the run does not depend on what ran before it
+        torch.manual_seed(seed)
         gen = generator(seed)
         X, y, Xt, _ = digits(seed, 500)
         plain = mlp([64, width, width, 10], gen)
