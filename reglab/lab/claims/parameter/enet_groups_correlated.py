@@ -18,7 +18,7 @@ noise features; ``beta = (3 x 15, 0 x 25)``, noise sd 15; n = 50 training and 50
 rows. For each l1_ratio in {1 (the lasso, the baseline the sentence names), 0.9, 0.7, 0.5,
 0.2} ``reglab.linear.enet_path`` (with intercept, 50 alphas down to alpha_max / 1000) is fitted
 on the training rows and alpha is chosen by the validation error, as Zou & Hastie do; the
-test error is the exact excess risk plus the noise on 1000 fresh rows.
+test error is the mean squared error on 1000 fresh rows.
 
 Primary metric: the whole-group rate, the fraction of the three true groups whose five
 members are all non-zero in the tuned model. Effect: paired difference (same data per seed)
