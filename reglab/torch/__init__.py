@@ -7,6 +7,13 @@ parameters (:mod:`.penalties`), function penalties (:mod:`.function`), SAM (:mod
 perturbations (:mod:`.dropout`, :mod:`.drop_path`, :mod:`.mc_dropout`, :mod:`.mixing`,
 :mod:`.noise`), targets (:mod:`.targets`)
 and training (:mod:`.best_weights`; the early-stopping rule is :class:`reglab.EarlyStopping`).
+
+Every function and module traces under ``torch.compile(fullgraph=True)`` without a graph
+break, in training and evaluation mode (DropPath selects with a broadcast mask instead of
+gathering row indices, MixUp/CutMix draw with tensor ops, label checks become asynchronous
+asserts); pass ``generator=None`` there, since dynamo cannot trace a ``torch.Generator``.
+Every argument goes through one validation layer (:mod:`._checks`): a bad value raises a
+``ValueError``/``TypeError`` naming the argument, and strings are never read as booleans.
 """
 
 from reglab.torch._checks import flush_label_checks
