@@ -176,6 +176,12 @@ def run(
     smoke: bool = typer.Option(
         False, "--smoke", metavar="", help="Smoke grids (seconds per claim)."
     ),
+    scale: bool = typer.Option(
+        False,
+        "--scale",
+        metavar="",
+        help="Each claim's larger scale grid with its protocol's seeds (for --scheduler or a GPU).",
+    ),
     seeds: str = typer.Option(
         None, "--seeds", metavar="N", help="Repetitions per grid point (1 to 1000)."
     ),
@@ -196,6 +202,8 @@ def run(
         raise _fail("name claim ids or pass --all (see `reglab list`)")
     if claims and all_:
         raise _fail("pass either claim ids or --all, not both")
+    if smoke and scale:
+        raise _fail("pass either --smoke or --scale, not both")
     n_seeds = _count_arg("--seeds", seeds, MAX_SEEDS)
     n_jobs = _count_arg("--jobs", jobs, MAX_JOBS) or 1
     try:
@@ -228,6 +236,7 @@ def run(
                 None if all_ else claims,
                 store=result_store,
                 smoke=smoke,
+                scale=scale,
                 seeds=n_seeds,
                 jobs=n_jobs,
                 scheduler=scheduler,
@@ -290,6 +299,19 @@ def show(claim: str, store: Path = STORE_OPT) -> None:
         console.print("[bold]Protocol[/bold]")
         for k, v in protocol_rows(protocol):
             console.print(f"  {k}: {v}", markup=False, highlight=False)
+    history = result_store.protocol_history(c.id)
+    if history:
+        # runs of other protocol versions stay in the store, never pooled with these
+        current = c.protocol_id()
+        console.print("[bold]Protocol versions stored[/bold]")
+        for h in history:
+            mark = "current" if h["protocol"] == current else "not pooled"
+            console.print(
+                f"  {h['protocol'] or '(before protocols)'} · {h['grid']} grid · "
+                f"{h['ok']} runs ok · {mark}",
+                markup=False,
+                highlight=False,
+            )
     if verdict is not None:
         console.print("[bold]Evidence[/bold]")
         console.print(verdict.evidence, markup=False, highlight=False)

@@ -266,3 +266,18 @@ def test_results_table_is_regenerated_from_the_store(store, tmp_path, science_cl
     readme.write_text("no markers")
     with pytest.raises(ValueError, match="has no .* block to regenerate"):
         update_readme(readme, store)
+
+
+def test_show_lists_the_protocol_versions_stored(tmp_path, science_claims):
+    from typer.testing import CliRunner
+
+    from reglab.lab.cli import app
+    from reglab.lab.results import ResultStore
+
+    path = tmp_path / "s.sqlite"
+    run_claims(["zz-emp"], store=ResultStore(path), smoke=True)
+    res = CliRunner().invoke(app, ["show", "zz-emp", "--store", str(path)])
+    assert res.exit_code == 0, res.output
+    assert f"{PROTOCOL.id()} · smoke grid · 10 runs ok · current" in res.output
+    res = CliRunner().invoke(app, ["run", "zz-emp", "--smoke", "--scale", "--store", str(path)])
+    assert res.exit_code == 2 and "either --smoke or --scale" in res.output
