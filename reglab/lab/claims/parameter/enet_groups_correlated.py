@@ -118,7 +118,7 @@ class ENetGroupsCorrelated(Claim):
         "On Zou and Hastie's own simulation (three groups of five near-copies among 25 noise "
         "features, alpha tuned on validation) the lasso never keeps a whole group while the "
         "elastic net at l1_ratio 0.5 keeps every group whole; the price is that the tuned "
-        "elastic net also lets in more noise features (about half of them, against a quarter "
+        "elastic net also lets in more noise features (about three quarters, against a quarter "
         "for the lasso) and, in our runs, had a somewhat higher test error: grouping is "
         "about which features you keep, not automatically about prediction."
     )
