@@ -930,6 +930,7 @@ def run_forked(fn: Callable[[], Any], arg: str | None, root: str, timeout: float
         payload = pickle.dumps(out)
         os.write(w, payload)
         os.close(w)
+        _stop_workers()
         os._exit(0)
     os.close(w)
     chunks = []
@@ -953,6 +954,20 @@ def run_forked(fn: Callable[[], Any], arg: str | None, root: str, timeout: float
         sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
         return {"outcome": "bad", "why": f"child died (signal {sig})", "detail": ""}
     return pickle.loads(b"".join(chunks))
+
+
+def _stop_workers() -> None:
+    """End joblib's worker pool if a case started one (n_jobs > 1): none may outlive the case."""
+    if "joblib" not in sys.modules:
+        return
+    try:
+        import joblib.externals.loky.reusable_executor as reusable
+
+        executor = getattr(reusable, "_executor", None)  # never create one here
+        if executor is not None:
+            executor.shutdown(wait=True, kill_workers=True)
+    except Exception:  # noqa: BLE001 - best effort at the end of a throw-away child
+        pass
 
 
 def _vm_size() -> int:
