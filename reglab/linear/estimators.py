@@ -14,6 +14,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import expit, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.metaestimators import available_if
@@ -95,6 +96,7 @@ class _LinearRegressorBase(RegressorMixin, BaseEstimator):
             if prev is not None and prev.shape == (Y.shape[1], X.shape[1]):
                 w0 = prev[k]
             res = solver.solve(problem, penalty, w0)
+            self.solver_ = solver
             coef, intercept = unscale(problem, res.coef, res.intercept)
             coefs.append(coef)
             intercepts.append(intercept if fit_intercept else 0.0)
@@ -198,7 +200,7 @@ class Ridge(_LinearRegressorBase):
 
     Attributes
     ----------
-    coef_, intercept_, dual_gap_, n_iter_, n_features_in_
+    coef_, intercept_, dual_gap_, n_iter_, n_features_in_, solver_ (the solver instance used)
     """
 
     def __init__(
@@ -308,6 +310,12 @@ class ElasticNet(_LinearRegressorBase):
             weights=self.weights,
             positive=_check_bool(self.positive, "positive"),
         )
+
+    @property
+    def sparse_coef_(self):
+        """``coef_`` as a scipy CSR matrix of shape (1 or n_targets, n_features), as scikit-learn."""
+        check_is_fitted(self)
+        return sp.csr_matrix(np.atleast_2d(self.coef_))
 
 
 class Lasso(ElasticNet):

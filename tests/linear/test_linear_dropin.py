@@ -327,3 +327,18 @@ def test_sparse_ridge_alpha_tiny():
     X = sp.random(20, 60, density=0.2, random_state=1, format="csc")
     est = rl.Ridge(alpha=1e-18).fit(X, np.arange(20.0))
     assert np.all(np.isfinite(est.coef_))
+
+
+def test_fitted_attributes_of_scikit_learn():
+    las = rl.Lasso(alpha=1.0).fit(X_DIA, Y_DIA)
+    ref = sk.Lasso(alpha=1.0).fit(X_DIA, Y_DIA)
+    assert las.sparse_coef_.shape == ref.sparse_coef_.shape and sp.issparse(las.sparse_coef_)
+    np.testing.assert_array_equal(las.sparse_coef_.toarray()[0], las.coef_)
+    assert isinstance(rl.Ridge().fit(X_DIA, Y_DIA).solver_, rl.ClosedForm)
+
+
+def test_cv_with_fewer_samples_than_folds_names_the_split():
+    with pytest.raises(ValueError, match="n_splits=5 greater than the number of samples"):
+        rl.LassoCV(cv=5).fit(X_DIA[:3], Y_DIA[:3])
+    with pytest.raises(ValueError, match="n_splits=5"):
+        rl.RidgeCV(cv=5).fit(X_DIA[:3], Y_DIA[:3])
