@@ -343,11 +343,14 @@ def drill(
 ) -> None:
     """Interview drill: answer, see the strong answer with the lab's live verdicts, grade
     yourself; questions come back by Leitner box (a .drill.json file next to the store)."""
+    # like every reading command it never creates a store; on a store it may write, it runs
+    # the smoke grid of a linked claim that has no runs yet, on a read-only one it only quotes
+    import os
+
     from reglab.lab.drill import Deck, pick_questions, run_drill, summary
 
-    # it runs a claim whose verdict is missing (smoke grid) and keeps its Leitner boxes
-    # next to the store, so a first drill creates the store
-    result_store = _open_store(store, create=True, readonly=False)
+    writable = store.exists() and os.access(store, os.W_OK)
+    result_store = _open_store(store, create=False, readonly=not writable)
     try:
         deck = Deck.for_store(store)
         chosen = pick_questions(questions, seed, deck)
@@ -357,7 +360,13 @@ def drill(
     screen.print(_store_line(result_store), highlight=False)
     with _one_line_errors():
         results = run_drill(
-            chosen, result_store, console=screen, ask=screen.input, evidence=evidence, deck=deck
+            chosen,
+            result_store,
+            console=screen,
+            ask=screen.input,
+            evidence=evidence,
+            deck=deck,
+            run_missing=writable,
         )
     screen.print(f"[bold]{summary(results)}[/bold]", highlight=False)
     screen.print(f"Leitner boxes: {deck.path}", markup=False, highlight=False)

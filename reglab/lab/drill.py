@@ -241,9 +241,13 @@ def run_drill(
     ask: Callable[[str], str],
     evidence: bool = True,
     deck: Deck | None = None,
+    run_missing: bool = True,
 ) -> list[Graded]:
     """Ask each question, show the strong answer with the lab's live verdicts, then record
-    the user's self-grade in the Leitner ``deck`` (saved after every question)."""
+    the user's self-grade in the Leitner ``deck`` (saved after every question).
+
+    With ``run_missing`` (a store it may write) the first linked claim without runs is run
+    on its smoke grid on the spot; without, missing claims are quoted as not run."""
     results: list[Graded] = []
     claims = registry()
     if deck is not None:
@@ -261,7 +265,7 @@ def run_drill(
             for i, cid in enumerate(linked):
                 # quote every stored verdict, but run at most the first missing claim's smoke
                 # grid on the spot, so a question on an empty store waits seconds, not minutes
-                v = claim_verdict(cid, store, claims=claims, run_missing=i == 0)
+                v = claim_verdict(cid, store, claims=claims, run_missing=run_missing and i == 0)
                 verdicts[cid] = (claims[cid], v)
         console.print(
             Panel(Text(strong_answer(q, verdicts)), title="Strong answer", border_style="green")

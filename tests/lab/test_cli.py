@@ -107,6 +107,7 @@ def test_run_ends_with_a_summary_of_outcomes_and_names_the_absolute_store(
         ["list"],
         ["show", "l2-conditioning"],
         ["report", "--out", "r"],
+        ["drill", "--questions", "1"],
     ],
 )
 def test_reading_commands_never_create_a_missing_store(tmp_path, args, monkeypatch):

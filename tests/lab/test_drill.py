@@ -11,6 +11,7 @@ from reglab.lab.claim import Claim, Verdict, empirical_verdict, registry
 from reglab.lab.drill import Deck, lab_says, pick_questions, run_drill, strong_answer, summary
 from reglab.lab.drill_questions import QUESTIONS
 from reglab.lab.protocol import Protocol
+from reglab.lab.results import ResultStore
 from reglab.lab.stats import CONDITIONAL, NOT_SUPPORTED, SUPPORTED, Effect
 from reglab.taxonomy import Kind
 
@@ -25,6 +26,8 @@ def _seed_for(question_id: str) -> int:
 
 
 def _spawn(args, tmp_path):
+    # the drill reads a store that `reglab run` created (it never creates one itself)
+    ResultStore(tmp_path / "s.sqlite")
     cmd = [sys.executable, "-m", "reglab.lab.cli", "drill", "--store", str(tmp_path / "s.sqlite")]
     env = {**os.environ, "NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "120"}
     child = pexpect.spawn(
