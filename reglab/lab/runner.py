@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import importlib.util
 import os
 import random
 import signal
@@ -127,9 +128,13 @@ def execute(task: Task) -> RunRecord:
     # still reproducible; claims are expected to use `seed` explicitly
     random.seed(seed)
     np.random.seed(seed)  # noqa: NPY002 - the legacy global generator, for careless code
-    torch_threads = _seed_torch(seed) if "torch" in sys.modules else None
+    torch_threads = None
     try:
         claim = get_claim(task.claim_id)
+        # torch's global generator is seeded whenever torch is installed, not only once it
+        # is imported: a claim importing torch inside run() would otherwise draw unseeded
+        # numbers in the first torch run of each process (the import costs once per worker)
+        torch_threads = _seed_torch(seed) if _TORCH_INSTALLED else None
         with threadpool_limits(limits=1):
             metrics = claim.run(dict(task.params), seed)
         error = None
@@ -153,6 +158,9 @@ def execute(task: Task) -> RunRecord:
 
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+_TORCH_INSTALLED = importlib.util.find_spec("torch") is not None
 
 
 def _seed_torch(seed: int) -> int:

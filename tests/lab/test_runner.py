@@ -124,3 +124,43 @@ def test_tasks_run_on_one_thread_even_when_torch_is_imported_inside_the_run(tmp_
         check=True,
     )
     assert out.stdout.strip() == "[1.0, 1.0]"
+
+
+def test_the_first_torch_run_of_a_fresh_process_is_seeded():
+    """torch's global generator is seeded for every run, the first of a process included
+    (the claim modules, which may import torch, are imported before the seeding)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    pytest.importorskip("torch")
+    script = textwrap.dedent(
+        """
+        from reglab.lab.claim import Claim
+        from reglab.lab.runner import Task, execute
+        from reglab.taxonomy import Kind
+
+        class Draw(Claim):
+            id = "test-first-torch-draw"
+            kind = Kind.DIAGNOSTICS
+
+            def run(self, params, seed):
+                import torch  # careless code: the global generator
+
+                return {"draw": float(torch.rand(()))}
+
+        task = Task("test-first-torch-draw", {}, 0, "default")
+        print(execute(task).metrics["draw"], task.seed)
+        """
+    )
+    outs = [
+        subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=True
+        ).stdout.split()
+        for _ in range(2)
+    ]
+    assert outs[0] == outs[1]
+    import torch
+
+    torch.manual_seed(int(outs[0][1]))
+    assert float(outs[0][0]) == float(torch.rand(()))
