@@ -28,6 +28,8 @@ History. v1 also trained a CNN and an MLP on MNIST-1D (with and without shuffled
 and joined that empirical comparison into this claim's PASS; the empirical part now lives in
 the claim ``architecture-inductive-bias`` with its own protocol, and this claim is an exact
 check.
+
+Default grid: 3 runs, under 1 core-second beyond the 3 s process start (``reglab run ... -j 1``).
 """
 
 from __future__ import annotations
