@@ -23,6 +23,14 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 
+#: Largest count accepted for loop lengths (samples, iterations, projections, depth): a
+#: larger one is a typo that would run for hours, not a request.
+MAX_COUNT = 10**7
+#: Largest number of classes (class indices beyond int32 are not a classification task).
+MAX_CLASSES = 2**31 - 1
+#: Largest scale of noise or perturbation: one float32 can hold (the draws are float32).
+MAX_SCALE = float(torch.finfo(torch.float32).max)
+
 
 def _compiling() -> bool:
     """Whether torch.compile (dynamo) is tracing the caller."""
@@ -120,8 +128,11 @@ def check_probability(name: str, value: object) -> float:
     return value
 
 
-def check_nonnegative(name: str, value: object, *, strict: bool = False) -> float:
-    """Return ``value`` as a finite float >= 0 (> 0 when ``strict``) or raise naming ``name``."""
+def check_nonnegative(
+    name: str, value: object, *, strict: bool = False, maximum: float | None = None
+) -> float:
+    """Return ``value`` as a finite float >= 0 (> 0 when ``strict``, <= ``maximum`` when
+    given) or raise naming ``name``."""
     if isinstance(value, bool | np.bool_) or not isinstance(value, Real):
         raise TypeError(f"{name} must be a real number, got {value!r}")
     value = float(value)
@@ -129,15 +140,22 @@ def check_nonnegative(name: str, value: object, *, strict: bool = False) -> floa
     if bad:
         bound = "> 0" if strict else ">= 0"
         raise ValueError(f"{name} must be finite and {bound}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum:.4g} (float32's largest), got {value!r}")
     return value
 
 
-def check_positive_int(name: str, value: object, *, minimum: int = 1) -> int:
-    """Return ``value`` as an int >= ``minimum`` or raise naming ``name`` (NumPy integers
-    accepted; bools and floats refused)."""
-    if type(value) is int and value >= minimum:  # fast path
-        return value
-    return check_int(name, value, minimum=minimum)
+def check_positive_int(
+    name: str, value: object, *, minimum: int = 1, maximum: int | None = None
+) -> int:
+    """Return ``value`` as an int in ``[minimum, maximum]`` or raise naming ``name`` (NumPy
+    integers accepted; bools and floats refused)."""
+    if type(value) is int and value >= minimum and (maximum is None or value <= maximum):
+        return value  # fast path
+    value = check_int(name, value, minimum=minimum)
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be an int <= {maximum}, got {value!r}")
+    return value
 
 
 def check_tensor(name: str, value: object) -> torch.Tensor:

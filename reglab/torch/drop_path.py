@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from reglab.torch._checks import (
+    MAX_COUNT,
     _compiling,
     check_bool,
     check_generator,
@@ -21,7 +22,7 @@ from reglab.torch._checks import (
     check_traceable_generator,
 )
 from reglab.torch._transfer import to_device_async
-from reglab.torch.dropout import _all_dropped, _apply, _divisor, _generator_arg, _p
+from reglab.torch.dropout import _all_dropped, _apply, _check_floating, _divisor, _generator_arg, _p
 
 __all__ = ["DropPath", "drop_path", "drop_path_rates"]
 
@@ -85,6 +86,8 @@ def drop_path(
         check_bool("scale_by_keep", scale_by_keep)
     if residual is not None and not isinstance(residual, torch.Tensor):
         check_tensor("residual", residual)
+    if not x.is_floating_point():
+        _check_floating(x)
     if not training or p == 0.0:
         return x if residual is None else residual + x
     if x.ndim < 1:
@@ -268,7 +271,7 @@ def drop_path_rates(depth: int, max_rate: float, *, schedule: str = "linspace") 
     ``rate_l = max_rate * l / depth`` for ``l = 1..depth`` (the input, block 0, is not part
     of the list), so the first block already has ``max_rate / depth``.
     """
-    depth = check_positive_int("depth", depth)
+    depth = check_positive_int("depth", depth, maximum=MAX_COUNT)
     max_rate = check_probability("max_rate", max_rate)
     if schedule == "linspace":
         if depth == 1:

@@ -48,6 +48,11 @@ def _generator_arg(generator: object) -> torch.Generator | None:
     return generator
 
 
+def _check_floating(x: torch.Tensor) -> None:
+    if not (x.is_floating_point() or x.is_complex()):
+        raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")
+
+
 def _all_dropped(x: torch.Tensor) -> torch.Tensor:
     """Zeros shaped like ``x`` that stay in the graph: ``dy/dx = 0``.
 
@@ -158,6 +163,8 @@ def dropout(
     if type(training) is not bool or type(inplace) is not bool:
         check_bool("training", training)
         check_bool("inplace", inplace)
+    if not x.is_floating_point():
+        _check_floating(x)
     if not training or p == 0.0:
         return x
     if p == 1.0:
@@ -261,6 +268,7 @@ def channel_dropout(
     p = check_probability("p", p)
     check_bool("training", training)
     check_bool("inplace", inplace)
+    _check_floating(x)
     shape = _layout_mask_shape(x, layout)
     if not training or p == 0.0:
         return x
@@ -300,6 +308,7 @@ def locked_dropout(
     p = check_probability("p", p)
     check_bool("batch_first", batch_first)
     check_bool("training", training)
+    _check_floating(x)
     if x.ndim < 2:
         raise ValueError(f"x must have a time and a batch dimension, got shape {tuple(x.shape)}")
     if not training or p == 0.0:

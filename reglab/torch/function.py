@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from reglab.torch._checks import (
+    MAX_COUNT,
     _compiling,
     check_bool,
     check_generator,
@@ -109,7 +110,7 @@ def operator_norm(
         raise TypeError(f"module must be nn.Linear or nn.ConvNd, got {type(module).__name__}")
     weight = module.weight
     apply = _linear_part(module, weight)
-    n_iter = check_positive_int("n_iter", n_iter)
+    n_iter = check_positive_int("n_iter", n_iter, maximum=MAX_COUNT)
     tol = check_real("tol", tol, low=0.0)
     shape = (1, *_input_shape(input_shape))
     check_generator(generator, weight.device)
@@ -162,7 +163,7 @@ def spectral_norm_penalty(
     per layer.
     """
     check_module("model", model)
-    n_iter = check_positive_int("n_iter", n_iter)
+    n_iter = check_positive_int("n_iter", n_iter, maximum=MAX_COUNT)
     layers = {n: m for n, m in model.named_modules() if isinstance(m, _LINEAR_OPS)}
     if input_shapes is None:
         input_shapes = {}
@@ -214,8 +215,14 @@ def jacobian_penalty(
     check_tensor("x", x)
     check_tensor("y", y)
     create_graph = check_bool("create_graph", create_graph)
+    if not x.is_floating_point() or not y.is_floating_point():
+        raise TypeError(
+            f"x and y must be floating-point tensors, got dtypes {x.dtype} and {y.dtype}"
+        )
     if not x.requires_grad:
         raise ValueError("x must require grad (x.requires_grad_(True) before computing y)")
+    if not y.requires_grad:
+        raise ValueError("y must be computed from x (y does not require grad)")
     if x.shape[0] != y.shape[0]:
         raise ValueError(
             f"x and y must have the same batch size, got {tuple(x.shape)} and {tuple(y.shape)}"
@@ -227,7 +234,7 @@ def jacobian_penalty(
         vs = [eye[k].expand(b, c) for k in range(c)]
         factor = 1.0
     else:
-        projections = check_positive_int("projections", projections)
+        projections = check_positive_int("projections", projections, maximum=MAX_COUNT)
         check_generator(generator, y.device)
         vs = []
         for _ in range(projections):
@@ -237,7 +244,10 @@ def jacobian_penalty(
     total = x.new_zeros(b, dtype=torch.promote_types(x.dtype, torch.float32))
     for v in vs:
         (jv,) = torch.autograd.grad(
-            y, x, v.reshape(y.shape), create_graph=create_graph, retain_graph=True
-        )
+            y, x, v.reshape(y.shape), create_graph=create_graph, retain_graph=True,
+            allow_unused=True,
+        )  # fmt: skip
+        if jv is None:
+            raise ValueError("y must be computed from x (x is not in y's graph)")
         total = total + jv.reshape(b, -1).to(total.dtype).square().sum(1)
     return 0.5 * factor * total.mean()

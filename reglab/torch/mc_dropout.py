@@ -22,7 +22,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from reglab.torch._checks import check_bool, check_module, check_positive_int
+from reglab.torch._checks import MAX_COUNT, check_bool, check_module, check_positive_int
 from reglab.torch.drop_path import DropPath
 from reglab.torch.dropout import ChannelDropout, DropConnect, Dropout, LockedDropout
 
@@ -132,7 +132,7 @@ def mc_predict(
         model's output, accumulated in float32 or better. Seed torch (``torch.manual_seed``)
         for reproducible draws: torch's dropout modules use the global generator.
     """
-    samples = check_positive_int("samples", samples)
+    samples = check_positive_int("samples", samples, maximum=MAX_COUNT)
     return_modules = check_bool("return_modules", return_modules)
     switched = mc_dropout_modules(model, types)
     if not switched:
@@ -144,7 +144,19 @@ def mc_predict(
     mean = m2 = None
     with mc_dropout(model, types):
         for t in range(1, samples + 1):
-            out = model(x)
+            if t > 1:
+                out = model(x)
+            else:  # the first pass tells a bad x from a bad model: name the argument
+                try:
+                    out = model(x)
+                except torch.OutOfMemoryError:
+                    raise
+                except (TypeError, ValueError, RuntimeError) as err:
+                    kind = TypeError if isinstance(err, TypeError) else ValueError
+                    raise kind(
+                        f"model(x) failed on x ({type(x).__name__}"
+                        f"{tuple(x.shape) if isinstance(x, torch.Tensor) else ''}): {err}"
+                    ) from err
             if not isinstance(out, torch.Tensor):
                 raise TypeError(f"model must return a tensor, got {type(out).__name__}")
             out = out.to(torch.promote_types(out.dtype, torch.float32))

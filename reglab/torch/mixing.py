@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from reglab.torch._checks import (
+    MAX_CLASSES,
     _compiling,
     check_bool,
     check_choice,
@@ -313,7 +314,11 @@ def _check_return_lam(return_lam: object) -> bool:
 
 
 def _num_classes(num_classes: object) -> int | None:
-    return None if num_classes is None else check_positive_int("num_classes", num_classes)
+    return (
+        None
+        if num_classes is None
+        else check_positive_int("num_classes", num_classes, maximum=MAX_CLASSES)
+    )
 
 
 def mixup(

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from reglab.torch._checks import (
+    MAX_SCALE,
     check_bool,
     check_generator,
     check_int,
@@ -54,7 +55,7 @@ def gaussian_noise(
     cast to ``x``'s dtype; memory format is preserved.
     """
     check_tensor("x", x)
-    std = check_nonnegative("std", std)
+    std = check_nonnegative("std", std, maximum=MAX_SCALE)
     check_bool("training", training)
     if not x.is_floating_point():
         raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")
@@ -70,7 +71,7 @@ class GaussianNoise(nn.Module):
 
     def __init__(self, std: float = 0.1, *, generator: torch.Generator | None = None) -> None:
         super().__init__()
-        self.std = check_nonnegative("std", std)
+        self.std = check_nonnegative("std", std, maximum=MAX_SCALE)
         self.generator = _generator_arg(generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -108,7 +109,7 @@ class WeightNoise(nn.Module):
         super().__init__()
         self.generator = _generator_arg(generator)
         self.module = check_module("module", module)
-        self.std = check_nonnegative("std", std)
+        self.std = check_nonnegative("std", std, maximum=MAX_SCALE)
         own = [n for n, _ in module.named_parameters()]
         names = own if names is None else ([names] if isinstance(names, str) else list(names))
         missing = [n for n in names if n not in own]
@@ -130,11 +131,15 @@ class WeightNoise(nn.Module):
 
 
 def gradient_noise_std(step: int, eta: float = 0.3, gamma: float = 0.55) -> float:
-    """``sigma_t = sqrt(eta / (1 + t)^gamma)`` (Neelakantan et al., 2015)."""
+    """``sigma_t = sqrt(eta / (1 + t)^gamma)`` (Neelakantan et al., 2015).
+
+    Computed as ``sqrt(eta) * exp(-gamma/2 * log(1 + t))``: no overflow of ``(1 + t)^gamma``
+    for large ``gamma`` or ``t`` (the result then underflows to 0, its limit).
+    """
     step = check_int("step", step, minimum=0)
-    eta = check_nonnegative("eta", eta)
+    eta = check_nonnegative("eta", eta, maximum=MAX_SCALE)
     gamma = check_nonnegative("gamma", gamma)
-    return math.sqrt(eta / (1.0 + step) ** gamma)
+    return math.sqrt(eta) * math.exp(-0.5 * gamma * math.log1p(step))
 
 
 class GradientNoise:
@@ -168,7 +173,7 @@ class GradientNoise:
             raise ValueError("params is empty")
         if not all(isinstance(p, torch.Tensor) for p in self.params):
             raise TypeError("params must be tensors (e.g. model.parameters())")
-        self.eta = check_nonnegative("eta", eta)
+        self.eta = check_nonnegative("eta", eta, maximum=MAX_SCALE)
         self.gamma = check_nonnegative("gamma", gamma)
         self.generator = _generator_arg(generator)
         self.t = 0

@@ -34,7 +34,14 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from reglab.torch._checks import check_bool, check_module, check_nonnegative, check_positive_int
+from reglab.torch._checks import (
+    MAX_COUNT,
+    MAX_SCALE,
+    check_bool,
+    check_module,
+    check_nonnegative,
+    check_positive_int,
+)
 
 __all__ = ["LookSAM", "SAM"]
 
@@ -107,7 +114,16 @@ class SAM(torch.optim.Optimizer):
         look_alpha: float = 0.0,
         **base_kwargs,
     ) -> None:
-        rho = check_nonnegative("rho", rho)
+        rho = check_nonnegative("rho", rho, maximum=MAX_SCALE)
+        if isinstance(params, torch.Tensor | str | bytes) or not hasattr(params, "__iter__"):
+            raise TypeError(
+                "params must be an iterable of parameters or parameter groups (e.g. "
+                f"model.parameters()), got {type(params).__name__}"
+            )
+        params = list(params)
+        flat = [p for g in params for p in (g["params"] if isinstance(g, dict) else [g])]
+        if not all(isinstance(p, torch.Tensor) for p in flat):
+            raise TypeError("params must hold tensors (e.g. model.parameters())")
         eta = check_nonnegative("eta", eta)
         # a string such as "no" would be truthy and switch ASAM on
         adaptive = check_bool("adaptive", adaptive)
@@ -124,12 +140,14 @@ class SAM(torch.optim.Optimizer):
             raise ValueError("bn_mode='first' needs model=<the nn.Module> to find its BatchNorms")
         if model is not None:
             check_module("model", model)
-        self.interval = check_positive_int("interval", interval)
+        self.interval = check_positive_int("interval", interval, maximum=MAX_COUNT)
         self.look_alpha = check_nonnegative("look_alpha", look_alpha)
         self.model, self.bn_mode = model, bn_mode
         super().__init__(params, dict(rho=rho, adaptive=adaptive, eta=eta, **base_kwargs))
         for i, group in enumerate(self.param_groups):  # groups may set their own values
-            group["rho"] = check_nonnegative(f"param_groups[{i}]['rho']", group["rho"])
+            group["rho"] = check_nonnegative(
+                f"param_groups[{i}]['rho']", group["rho"], maximum=MAX_SCALE
+            )
             group["eta"] = check_nonnegative(f"param_groups[{i}]['eta']", group["eta"])
             group["adaptive"] = check_bool(f"param_groups[{i}]['adaptive']", group["adaptive"])
         self.base_optimizer = base_optimizer(self.param_groups, **base_kwargs)

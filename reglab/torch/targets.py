@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from reglab.torch._checks import (
+    MAX_CLASSES,
     _compiling,
     check_choice,
     check_float_dtype,
@@ -66,7 +67,7 @@ def smooth_one_hot(
         A floating-point dtype (an integer dtype would round ``1 - eps + eps/K`` to 0).
     """
     check_tensor("target", target)
-    num_classes = check_positive_int("num_classes", num_classes)
+    num_classes = check_positive_int("num_classes", num_classes, maximum=MAX_CLASSES)
     eps = check_probability("eps", eps)
     check_choice("convention", convention, _CONVENTIONS)
     check_float_dtype("dtype", dtype)

@@ -317,3 +317,41 @@ def test_property_bad_values_raise_naming_the_argument(arg, kind, call):
         assert arg in str(info.value), (value, str(info.value))
 
     check()
+
+
+# ---------------------------------------------------------------- the sweep's findings
+@pytest.mark.parametrize(
+    ("call", "exc", "match"),
+    [
+        (lambda: rt.SAM("params", torch.optim.SGD, lr=0.1), TypeError, "params must"),
+        (lambda: rt.SAM(None, torch.optim.SGD, lr=0.1), TypeError, "params must"),
+        (lambda: rt.SAM(list(sgd()), torch.optim.SGD, rho=1e300, lr=0.1), ValueError,
+         "rho must be <="),
+        (lambda: rt.gaussian_noise(Z, 1e300), ValueError, "std must be <="),
+        (lambda: rt.GradientNoise(list(sgd()), eta=1e300), ValueError, "eta must be <="),
+        (lambda: rt.mixup(X, Y, num_classes=10**12), ValueError, "num_classes must be an int <="),
+        (lambda: rt.smooth_one_hot(Y, 10**12), ValueError, "num_classes must be an int <="),
+        (lambda: rt.drop_path_rates(10**12, 0.1), ValueError, "depth must be an int <="),
+        (lambda: rt.mc_predict(nn.Dropout(), Z, 10**12), ValueError, "samples must be an int <="),
+        (lambda: rt.operator_norm(nn.Linear(3, 2), (3,), n_iter=10**12), ValueError, "n_iter"),
+        (lambda: rt.dropout(torch.ones(3, dtype=torch.long), 0.5), TypeError,
+         "x must be a floating-point tensor"),
+        (lambda: rt.locked_dropout(torch.ones(3, 2, dtype=torch.long), 0.5, batch_first=True),
+         TypeError, "x must be a floating-point tensor"),
+        (lambda: rt.drop_path(X, 0.5, residual="x"), TypeError, "residual must be a torch.Tensor"),
+        (lambda: rt.jacobian_penalty(Z.clone().requires_grad_(), Z * 2), ValueError,
+         "y must be computed from x"),
+        (lambda: rt.jacobian_penalty(Z.clone().requires_grad_(), Z.clone().requires_grad_()),
+         ValueError, "y must be computed from x"),
+        (lambda: rt.mc_predict(nn.Sequential(nn.Linear(3, 2), nn.Dropout()), torch.randn(4, 5)),
+         ValueError, r"model\(x\) failed on x \(Tensor\(4, 5\)\)"),
+    ],
+)  # fmt: skip
+def test_sweep_findings(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_gradient_noise_std_does_not_overflow():
+    assert rt.gradient_noise_std(10, eta=0.3, gamma=1e300) == 0.0
+    assert rt.gradient_noise_std(3, eta=0.3, gamma=0.55) == pytest.approx((0.3 / 4**0.55) ** 0.5)
