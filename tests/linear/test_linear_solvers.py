@@ -520,3 +520,39 @@ def test_select_working_set_matches_a_stable_argsort(positive, size):
     got = K.select_working_set(u, w, a, norms, positive, size)
     assert got.dtype == np.int32
     np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("layout", ["random", "ties", "sorted", "reversed"])
+def test_kth_smallest_equals_a_sort_and_leaves_its_input(layout):
+    # the working-set threshold: quickselect with a three-way partition, any order, any ties
+    from reglab.linear.solvers import _cd_kernels as K
+
+    rng = np.random.default_rng(1)
+    d = {
+        "random": rng.standard_normal(301),
+        "ties": np.concatenate(
+            [np.full(100, -np.inf), np.round(rng.standard_normal(150)), np.full(51, np.inf)]
+        )[rng.permutation(301)],  # fmt: skip
+        "sorted": np.arange(301.0),
+        "reversed": np.arange(301.0)[::-1].copy(),
+    }[layout]
+    before = d.copy()
+    ref = np.sort(d)
+    for k in (0, 1, 99, 100, 150, 249, 250, 300):
+        assert K._kth_smallest(d, k) == ref[k]
+    np.testing.assert_array_equal(d, before)
+
+
+def test_anderson_weights_solve_the_regularised_normal_equations():
+    # c = z / sum(z), (U U^T / tr(U U^T) + 1e-10 I) z = 1 with U_k = w_{k+1} - w_k: the
+    # written-out elimination against LAPACK's solve; an all-equal history has no weights
+    from reglab.linear.solvers import _cd_kernels as K
+
+    rng = np.random.default_rng(2)
+    W = np.cumsum(rng.standard_normal((6, 40)) * 0.5 ** np.arange(6)[:, None], axis=0)
+    U = np.diff(W, axis=0)
+    C = U @ U.T
+    C = C / np.trace(C) + 1e-10 * np.eye(5)
+    z = np.linalg.solve(C, np.ones(5))
+    np.testing.assert_allclose(K._anderson(W, 5), z / z.sum(), rtol=1e-9)
+    assert K._anderson(np.ones((6, 40)), 5).shape == (0,)

@@ -117,11 +117,20 @@ def _pen_value(w, a, b, ws):
 
 
 @njit(cache=True)
+def _copy(src, dst):
+    """``dst[:] = src`` as a loop (see the module's note on first-call compilation)."""
+    for i in range(src.shape[0]):
+        dst[i] = src[i]
+
+
+@njit(cache=True)
 def _true_residual(mode, r, v, m_sv, out):
     if mode == 0:
-        out[:] = r
+        _copy(r, out)
     else:
-        out[:] = r + m_sv[0] * v
+        m = m_sv[0]
+        for i in range(r.shape[0]):
+            out[i] = r[i] + m * v[i]
 
 
 @njit(cache=True)
@@ -202,24 +211,60 @@ def _dual_rescaling(us, ws, a, b, positive):
 
 @njit(cache=True)
 def _anderson(W_hist, K):
-    """Anderson weights c (sum 1) minimising ||sum_k c_k (w_{k+1} - w_k)||; None if singular."""
-    U = np.empty((K, W_hist.shape[1]))
+    """Anderson weights c (sum 1) minimising ||sum_k c_k (w_{k+1} - w_k)||; empty if singular.
+
+    ``c = z / sum(z)`` with ``(U U^T / tr + 1e-10 I) z = 1``, ``U_k = w_{k+1} - w_k``; the
+    K x K system (K <= ~10) by Gaussian elimination with partial pivoting, written out: numba's
+    ``np.linalg.solve`` and ``@`` cost ~1.6 s of compilation on an idle core for a call that
+    takes microseconds (see the module's note on first-call compilation).
+    """
+    m = W_hist.shape[1]
+    C = np.zeros((K, K + 1))  # [C | 1], eliminated in place
     for k in range(K):
-        U[k] = W_hist[k + 1] - W_hist[k]
-    C = U @ U.T
+        for ll in range(k + 1):
+            s = 0.0
+            for i in range(m):
+                s += (W_hist[k + 1, i] - W_hist[k, i]) * (W_hist[ll + 1, i] - W_hist[ll, i])
+            C[k, ll] = s
+            C[ll, k] = s
     nrm = 0.0
     for k in range(K):
         nrm += C[k, k]
-    if nrm <= 0.0:
+    if not nrm > 0.0 or not np.isfinite(nrm):
         return np.zeros(0)
-    C = C / nrm
     for k in range(K):
+        for ll in range(K):
+            C[k, ll] /= nrm
         C[k, k] += 1e-10
-    z = np.linalg.solve(C, np.ones(K))
-    s = z.sum()
+        C[k, K] = 1.0
+    for col in range(K):
+        piv = col
+        for k in range(col + 1, K):
+            if abs(C[k, col]) > abs(C[piv, col]):
+                piv = k
+        if C[piv, col] == 0.0:
+            return np.zeros(0)
+        if piv != col:
+            for ll in range(col, K + 1):
+                C[col, ll], C[piv, ll] = C[piv, ll], C[col, ll]
+        for k in range(col + 1, K):
+            f = C[k, col] / C[col, col]
+            for ll in range(col, K + 1):
+                C[k, ll] -= f * C[col, ll]
+    z = np.empty(K)
+    for k in range(K - 1, -1, -1):
+        s = C[k, K]
+        for ll in range(k + 1, K):
+            s -= C[k, ll] * z[ll]
+        z[k] = s / C[k, k]
+    s = 0.0
+    for k in range(K):
+        s += z[k]
     if not np.isfinite(s) or s == 0.0:
         return np.zeros(0)
-    return z / s
+    for k in range(K):
+        z[k] /= s
+    return z
 
 
 # glmnet's active-set cycling (Friedman et al., 2010, sec. 2.6): between full sweeps of the
@@ -274,7 +319,12 @@ def inner_cd(
     hist = np.zeros((K + 1, nws))
     cand = np.zeros(nws)
     # no centring term to carry when every column mean is zero (no intercept)
-    center = mode == 1 and np.any(mu != 0.0)
+    center = False
+    if mode == 1:
+        for j in range(mu.shape[0]):
+            if mu[j] != 0.0:
+                center = True
+                break
     n_cycle = 0
     # in Anderson cycles of K + 1 epochs (in epochs when K == 0), rounded up
     cycles_per_check = max(1, (check_every + K) // (K + 1))
@@ -351,7 +401,8 @@ def inner_cd(
             n_c = cyc.shape[0]
         for k in range(n_c):
             hist[n_hist, k] = w[cyc[k]]
-        rhist[n_hist, :] = r
+        for i in range(n):
+            rhist[n_hist, i] = r[i]
         mhist[n_hist, 0] = m_sv[0]
         mhist[n_hist, 1] = m_sv[1]
         n_hist += 1
@@ -382,7 +433,8 @@ def inner_cd(
             f_old = 2.0 * m0 * s0 + m0 * m0 * vv
             for i in range(n):
                 f_old += r[i] * r[i]
-            r_cand[:] = 0.0
+            for i in range(n):
+                r_cand[i] = 0.0
             m_c = 0.0
             s_c = 0.0
             for kk in range(K):
@@ -407,12 +459,12 @@ def inner_cd(
                 for i in range(n):
                     r_acc[i] = r_cand[i] + m_c * v[i]
             else:
-                r_acc[:] = r_cand
+                _copy(r_cand, r_acc)
             accepted = f_new < f_old
             if accepted:
                 for k in range(n_c):
                     w[cyc[k]] = cand[k]
-                r[:] = r_cand
+                _copy(r_cand, r)
                 m_sv[0], m_sv[1] = m_c, s_c
         if not check:
             continue
@@ -1180,6 +1232,53 @@ def logistic_intercept(y, c, xw, b, max_newton):
 
 
 @njit(cache=True)
+def _kth_smallest(d, k):
+    """The ``k``-th smallest entry (from 0) of ``d`` (no NaN), ``d`` left unchanged.
+
+    Quickselect (Hoare, 1961, "Algorithm 65: find", CACM 4(7)) with a median-of-three pivot
+    and a three-way partition, so that the many tied scores (the support's -inf, zero
+    columns' +inf) are settled in one pass; O(p) expected.  Written out instead of numba's
+    ``np.partition``, whose implementation (with its ``np.unique`` of the kth argument) took
+    ~6 s of compilation on an idle core: a third of the first call's compilation.
+    """
+    buf = np.empty(d.shape[0])
+    _copy(d, buf)
+    lo = 0
+    hi = buf.shape[0] - 1
+    while lo < hi:
+        x0, x1, x2 = buf[lo], buf[(lo + hi) // 2], buf[hi]
+        if x0 > x1:
+            x0, x1 = x1, x0
+        if x1 > x2:
+            x1 = x2
+        pivot = x0 if x0 > x1 else x1  # the median of the three
+        lt = lo
+        i = lo
+        gt = hi
+        # buf[lo:lt] < pivot, buf[lt:i] == pivot, buf[gt + 1:hi + 1] > pivot
+        while i <= gt:
+            x = buf[i]
+            if x < pivot:
+                buf[i] = buf[lt]
+                buf[lt] = x
+                lt += 1
+                i += 1
+            elif x > pivot:
+                buf[i] = buf[gt]
+                buf[gt] = x
+                gt -= 1
+            else:
+                i += 1
+        if k < lt:
+            hi = lt - 1
+        elif k > gt:
+            lo = gt + 1
+        else:
+            return pivot
+    return buf[lo]
+
+
+@njit(cache=True)
 def select_working_set(u, w, a, norms, positive, size):
     """Sorted indices of the ``size`` features closest to violating optimality.
 
@@ -1204,7 +1303,7 @@ def select_working_set(u, w, a, norms, positive, size):
             d[j] = (a[j] - val) / np.sqrt(norms[j])
             if not np.isfinite(d[j]):
                 d[j] = -np.inf
-    thr = np.partition(d, size - 1)[size - 1]
+    thr = _kth_smallest(d, size - 1)
     ties = size
     for j in range(p):
         if d[j] < thr:
@@ -1228,7 +1327,7 @@ def select_working_set(u, w, a, norms, positive, size):
 @njit(cache=True, fastmath=_REASSOC)
 def residual(mode, X, data, indices, indptr, y, w, r):
     """``r = y - X w`` (raw columns, no centring) over the non-zero coefficients only."""
-    r[:] = y
+    _copy(y, r)
     for j in range(w.shape[0]):
         wj = w[j]
         if wj == 0.0:
