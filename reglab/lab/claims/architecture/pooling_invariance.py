@@ -134,7 +134,6 @@ class PoolingInvariance(Claim):
     )
     grid = {"heads": [list(HEADS)], "n_train": [1000], "epochs": [15]}
     smoke = {"heads": [list(HEADS)], "n_train": [100], "epochs": [1], "n_test": [100]}
-    scale = {"heads": [list(HEADS)], "n_train": [1000], "epochs": [15]}
     seeds = 5
     smoke_seeds = 2
     protocol = Protocol(
