@@ -47,8 +47,12 @@ Default grid: 5 runs, 92 core-seconds (user CPU of ``reglab run ... -j 1`` on th
 First default run (v1, 5 seeds): both attention models underfit (training error 0.49
 without and 0.40 with positions after 30 epochs), so the third contrast (positions) came out
 INCONCLUSIVE: this tiny one-layer attention on scalar tokens cannot yet exploit the order it
-is given; a ``scale`` run with more epochs or a wider model is the way to answer it. The
-protocol is unchanged.
+is given. Two post-run pilots (seed 0, not part of any verdict): pre-norm attention at lr 3e-3
+still underfit (test error 0.53 / 0.52 without / with positions); ViT-style patch tokens (8
+patches of 5 positions) trained well (0.40 / 0.40) but absolute positions still did not help,
+plausibly because MNIST-1D's templates sit at random translations. A v2 with patch tokens
+and a relative-order control is the way to answer the third contrast; the v1 protocol is
+unchanged and its verdict stays INCONCLUSIVE.
 """
 
 from __future__ import annotations
