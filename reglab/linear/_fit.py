@@ -11,7 +11,7 @@ import numpy as np
 from reglab.linear._problem import make_problem
 from reglab.linear._validation import check_sample_weight, check_X_y
 from reglab.linear.datafits import Logistic, Multinomial, Quadratic
-from reglab.linear.solvers import FISTA, ClosedForm, CoordinateDescent, NewtonCG, Solver
+from reglab.linear.solvers import ClosedForm, CoordinateDescent, NewtonCG, Solver
 
 
 def prepare(X, y, datafit, *, sample_weight=None, fit_intercept=True, n_classes=1):
@@ -39,15 +39,16 @@ def prepare(X, y, datafit, *, sample_weight=None, fit_intercept=True, n_classes=
 
 
 def default_solver(datafit, penalty, tol, max_iter) -> Solver:
-    """Closed form for ridge, CD for lasso/enet and binary logistic, FISTA for multinomial."""
+    """Closed form for ridge; CD for lasso/enet, logistic and multinomial L1/enet; Newton-CG for smooth multinomial and unpenalised logistic."""
     alpha, rho = getattr(penalty, "alpha", 1.0), getattr(penalty, "_rho", 1.0)
     smooth = alpha == 0 or rho == 0
     if isinstance(datafit, Multinomial):
-        # second order for the smooth objective (superlinear: digits in ~10 iterations);
-        # FISTA for L1 / elastic net, max_iter honoured either way
+        # second order for the smooth objective (superlinear: digits in ~10 iterations),
+        # max_iter honoured
         if smooth and not penalty.positive:
             return NewtonCG(tol=tol, max_iter=max_iter)
-        return FISTA(tol=tol, max_iter=max_iter)
+        # L1 / elastic net: block prox-Newton (one CD-solved class at a time, glmnet's way)
+        return CoordinateDescent(tol=tol, max_iter=max_iter)
     if isinstance(datafit, Logistic) and alpha == 0 and not penalty.positive:
         # unpenalised (C=inf): prox-Newton CD has no curvature floor; Newton-CG is exact here
         return NewtonCG(tol=tol, max_iter=max_iter)

@@ -171,6 +171,17 @@ class Multinomial(_Datafit):
         P = np.exp(Z - _logsumexp_rows(Z, keepdims=True))
         return c[:, None] * (P - self._onehot(y, Z.shape[1]))
 
+    def raw_hessian(self, y, Z, sample_weight=None) -> np.ndarray:
+        """Diagonal of the Hessian in ``Z``: ``c_i p_ik (1 - p_ik)``, shape (n, K).
+
+        The full Hessian couples a sample's classes (``c_i (diag(p_i) - p_i p_i^T)``); its
+        diagonal is the exact second derivative in class k's scores with the other classes
+        held fixed, which block (one class at a time) Newton methods use.
+        """
+        c = _norm_weights(sample_weight, len(y))
+        P = np.exp(Z - _logsumexp_rows(Z, keepdims=True))
+        return c[:, None] * P * (1.0 - P)
+
     def gradient(self, X, y, W, intercept=0.0, sample_weight=None) -> np.ndarray:
         """Gradient in ``W`` (shape (p, K)): ``X^T raw_gradient(y, XW + b)``."""
         return np.asarray(X.T @ self.raw_gradient(y, X @ W + intercept, sample_weight))

@@ -528,7 +528,8 @@ class LogisticRegression(_ClassifierBase):
     unpenalised.  ``class_weight`` multiplies each sample's weight by its class's.
     Default solvers: Newton-CG (truncated conjugate gradient with Hessian-vector products)
     for smooth multinomial and unpenalised problems; prox-Newton coordinate descent (newGLMNET,
-    Yuan, Ho & Lin, 2012) for binary problems; FISTA for multinomial L1 / elastic net.  The
+    Yuan, Ho & Lin, 2012) for binary problems and, one class at a time, for multinomial L1 /
+    elastic net (glmnet's block scheme plus an exact shift step).  The
     intercept is unpenalised (scikit-learn's non-liblinear solvers).
 
     Parameters
@@ -553,7 +554,8 @@ class LogisticRegression(_ClassifierBase):
         refused with the reason.
     max_iter : int, default=100
         Iterations of the solver (Newton steps, L-BFGS or FISTA iterations, prox-Newton outer
-        steps); a ConvergenceWarning is raised when it stops before ``tol``.
+        steps; for multinomial L1 / elastic net, cycles over the classes); a
+        ConvergenceWarning is raised when it stops before ``tol``.
     verbose : int, default=0
         Accepted for compatibility; reglab's solvers print nothing.
     warm_start : bool, default=False

@@ -21,13 +21,12 @@ ESTIMATORS = [
     Lasso(),
     ElasticNet(),
     LogisticRegression(),
-    # multiclass data goes to FISTA for L1, whose max_iter counts first-order steps
-    LogisticRegression(l1_ratio=1.0, C=10.0, max_iter=5000),
+    LogisticRegression(l1_ratio=1.0),
+    LogisticRegression(l1_ratio=0.5, C=10.0, max_iter=1000),
     LogisticRegression(C=np.inf),
     LogisticRegression(class_weight="balanced"),
     GeneralizedLinearEstimator(),
-    # its default L1 penalty on the checks' multiclass data runs FISTA (max_iter = steps)
-    GeneralizedLinearEstimator(datafit=Logistic(), max_iter=20000),
+    GeneralizedLinearEstimator(datafit=Logistic()),
     # small grids keep the CV checks quick; the defaults are tested elsewhere
     RidgeCV(alphas=5),
     RidgeCV(alphas=5, cv=3),
