@@ -225,7 +225,7 @@ def _layout_mask_shape(x: torch.Tensor, layout: str) -> list[int]:
     _check_layout(layout)
     if len(layout) != x.ndim:
         raise ValueError(
-            f"layout {layout!r} describes {len(layout)} dimensions but the input has "
+            f"layout {layout!r} describes {len(layout)} dimensions but x has "
             f"{x.ndim} (shape {tuple(x.shape)})"
         )
     return [x.shape[i] if axis in "NC" else 1 for i, axis in enumerate(layout)]
@@ -427,6 +427,8 @@ class DropConnect(nn.Module):
         self.module = check_module("module", module)
         self.p = check_probability("p", p)
         own = dict(module.named_parameters())
+        if not isinstance(names, str | Sequence):
+            raise TypeError(f"names must be a sequence of parameter names, got {names!r}")
         names = (names,) if isinstance(names, str) else tuple(names)
         if not all(isinstance(n, str) for n in names):
             raise TypeError(f"names must be parameter names (strings), got {names!r}")

@@ -111,6 +111,8 @@ class WeightNoise(nn.Module):
         self.module = check_module("module", module)
         self.std = check_nonnegative("std", std, maximum=MAX_SCALE)
         own = [n for n, _ in module.named_parameters()]
+        if names is not None and not isinstance(names, str | Sequence):
+            raise TypeError(f"names must be a sequence of parameter names, got {names!r}")
         names = own if names is None else ([names] if isinstance(names, str) else list(names))
         missing = [n for n in names if n not in own]
         if missing:
@@ -168,6 +170,8 @@ class GradientNoise:
     ) -> None:
         if isinstance(params, torch.Tensor):
             params = [params]
+        if isinstance(params, str | bytes) or not isinstance(params, Iterable):
+            raise TypeError(f"params must be an iterable of tensors, got {type(params).__name__}")
         self.params = list(params)
         if not self.params:
             raise ValueError("params is empty")

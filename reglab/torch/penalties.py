@@ -41,7 +41,7 @@ NORM_LAYERS: tuple[type[nn.Module], ...] = (
 )
 
 
-def _named(model_or_named) -> list[tuple[str, torch.Tensor]]:
+def _named(model_or_named, name: str = "params") -> list[tuple[str, torch.Tensor]]:
     if isinstance(model_or_named, nn.Module):
         return list(model_or_named.named_parameters())
     if isinstance(model_or_named, Mapping):
@@ -50,7 +50,7 @@ def _named(model_or_named) -> list[tuple[str, torch.Tensor]]:
         model_or_named, Iterable
     ):
         raise TypeError(
-            "params must be an nn.Module, a mapping or (name, tensor) pairs, got "
+            f"{name} must be an nn.Module, a mapping or (name, tensor) pairs, got "
             f"{type(model_or_named).__name__}"
         )
     items = list(model_or_named)
@@ -59,11 +59,13 @@ def _named(model_or_named) -> list[tuple[str, torch.Tensor]]:
         and isinstance(i[1], torch.Tensor) for i in items
     )  # fmt: skip
     if not ok:
-        raise TypeError("params must be an nn.Module, a mapping or (name, tensor) pairs")
+        raise TypeError(f"{name} must be an nn.Module, a mapping or (name, tensor) pairs")
     return items
 
 
 def _patterns(exclude: object) -> list[str]:
+    if not isinstance(exclude, str | Iterable):
+        raise TypeError(f"exclude must be name patterns (strings), got {exclude!r}")
     patterns = [exclude] if isinstance(exclude, str) else list(exclude)
     if not all(isinstance(pat, str) for pat in patterns):
         raise TypeError(f"exclude must be name patterns (strings), got {exclude!r}")
@@ -109,7 +111,7 @@ def decay_mask(
     exclude_norm = check_bool("exclude_norm", exclude_norm)
     norm = _norm_param_names(model) if (exclude_norm and isinstance(model, nn.Module)) else set()
     mask = {}
-    for name, p in _named(model):
+    for name, p in _named(model, "model"):
         if not p.requires_grad:
             continue
         skip = (

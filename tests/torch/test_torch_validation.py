@@ -355,3 +355,20 @@ def test_sweep_findings(call, exc, match):
 def test_gradient_noise_std_does_not_overflow():
     assert rt.gradient_noise_std(10, eta=0.3, gamma=1e300) == 0.0
     assert rt.gradient_noise_std(3, eta=0.3, gamma=0.55) == pytest.approx((0.3 / 4**0.55) ** 0.5)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: rt.DropConnect(nn.Linear(2, 2), 0.5, names=object()), "names must be"),
+        (lambda: rt.WeightNoise(nn.Linear(2, 2), 0.5, names=float("nan")), "names must be"),
+        (lambda: rt.GradientNoise(object()), "params must be an iterable"),
+        (lambda: rt.decay_mask("net"), "model must be"),
+        (lambda: rt.decay_mask(net(), exclude=object()), "exclude must be"),
+        (lambda: rt.l1_penalty(net(), exclude=object()), "exclude must be"),
+        (lambda: rt.weight_decay_param_groups(net(), 0.1, exclude=object()), "exclude must be"),
+    ],
+)
+def test_sweep_poor_messages_now_name_the_argument(call, match):
+    with pytest.raises(TypeError, match=match):
+        call()
