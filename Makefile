@@ -45,7 +45,7 @@ docs: venv
 # oversubscribed OpenBLAS makes small linear algebra 10-25x slower on a loaded machine
 test: venv system-deps lint docs
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
-		$(BIN)/python -m pytest -n 2 --durations=20
+		$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=25
 
 # Benchmarks time reglab against its peers in one run; the peers live in their own venv
 # (timm without its torchvision dependency, which does not import beside this torch).

@@ -51,3 +51,26 @@ def toy_claims():
     yield {"toy": Toy, "boom": Boom}
     claim_module._REGISTRY.pop("test-toy", None)
     claim_module._REGISTRY.pop("test-boom", None)
+
+
+@pytest.fixture(scope="session")
+def smoke_store(tmp_path_factory):
+    """Every registered claim's smoke grid, run once per test session into one store.
+
+    The smoke test (each claim stores and renders) and the browser test of the full report
+    read it instead of running all claims again each. Under pytest-xdist the workers share
+    the file: the first one to get the lock runs the grids on both cores, the other waits
+    and then reads the finished store.
+    """
+    from filelock import FileLock
+
+    from reglab.lab.runner import run_claims
+
+    shared = tmp_path_factory.getbasetemp().parent  # common to every xdist worker
+    path = shared / "smoke-all.sqlite"
+    done = shared / "smoke-all.done"
+    with FileLock(str(path) + ".lock"):
+        if not done.exists():
+            run_claims(None, store=ResultStore(path), smoke=True, jobs=2)
+            done.touch()  # failed runs are in the store: each claim's test reports its own
+    return ResultStore(path, create=False)

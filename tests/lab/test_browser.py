@@ -8,7 +8,6 @@ from reglab.lab.claim import OUTCOMES, registry
 from reglab.lab.report import render_report
 from reglab.lab.runner import run_claims
 
-playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium")
 pytestmark = [
     pytest.mark.browser,
@@ -16,39 +15,34 @@ pytestmark = [
 ]
 
 
-def test_report_in_a_real_browser(store, tmp_path):
-    run_claims(None, store=store, smoke=True, jobs=2)
-    page_path = render_report(store, tmp_path / "report")
+@pytest.mark.xdist_group("smoke-store")
+def test_report_in_a_real_browser(smoke_store, chromium_browser, tmp_path):
+    page_path = render_report(smoke_store, tmp_path / "report")
     errors, outside = [], []
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on(
-            "request",
-            lambda r: outside.append(r.url) if not r.url.startswith(("file:", "data:")) else None,
-        )
-        page.goto(page_path.as_uri())
-        page.wait_for_load_state("load")
-        ids = list(registry())
-        for cid in ids:
-            card = page.locator(f'article[data-claim="{cid}"]')
-            assert card.count() == 1, cid
-            box = card.bounding_box()
-            assert box and box["width"] > 0 and box["height"] > 0, cid
-            badge = card.locator(".badge")
-            assert badge.inner_text() in OUTCOMES, cid
-            figure = card.locator(".figure svg")
-            assert figure.count() == 1, f"{cid} has no figure"
-            fbox = figure.bounding_box()
-            assert fbox and fbox["width"] > 50 and fbox["height"] > 50, cid
-        assert page.locator("nav a").count() >= len(ids)
-        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
-        browser.close()
+    page = chromium_browser.new_page(viewport={"width": 1280, "height": 900})
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on(
+        "request",
+        lambda r: outside.append(r.url) if not r.url.startswith(("file:", "data:")) else None,
+    )
+    page.goto(page_path.as_uri())
+    page.wait_for_load_state("load")
+    ids = list(registry())
+    for cid in ids:
+        card = page.locator(f'article[data-claim="{cid}"]')
+        assert card.count() == 1, cid
+        box = card.bounding_box()
+        assert box and box["width"] > 0 and box["height"] > 0, cid
+        badge = card.locator(".badge")
+        assert badge.inner_text() in OUTCOMES, cid
+        figure = card.locator(".figure svg")
+        assert figure.count() == 1, f"{cid} has no figure"
+        fbox = figure.bounding_box()
+        assert fbox and fbox["width"] > 50 and fbox["height"] > 50, cid
+    assert page.locator("nav a").count() >= len(ids)
+    page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+    page.close()
     assert errors == []
     assert outside == []
     assert (tmp_path / "report.png").stat().st_size > 10_000
@@ -145,7 +139,7 @@ def _phone_claims():
     return [Emp.id, Exact.id, Legacy.id]
 
 
-def test_report_reads_on_a_390px_phone(store, tmp_path):
+def test_report_reads_on_a_390px_phone(store, chromium_browser, tmp_path):
     from reglab.lab import claim as claim_module
 
     ids = _phone_claims()
@@ -155,39 +149,34 @@ def test_report_reads_on_a_390px_phone(store, tmp_path):
     finally:
         for cid in ids:
             claim_module._REGISTRY.pop(cid, None)
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        page = browser.new_page(
-            viewport={"width": 390, "height": 844},
-            device_scale_factor=2,
-            is_mobile=True,
-            has_touch=True,
-        )
-        page.goto(page_path.as_uri())
-        page.wait_for_load_state("load")
-        width = "document.documentElement.scrollWidth"
-        assert page.evaluate(width) <= 390
-        assert page.evaluate("document.body.scrollWidth") <= 390
-        # the page opens with the forest plot; the contents list comes after the cards
-        assert page.locator("#forest").bounding_box()["y"] < 1200
-        assert page.locator("nav").bounding_box()["y"] > page.locator("main").bounding_box()["y"]
-        # every figure (the forest plot first) is scaled into the screen width
-        figures = page.locator(".figure svg")
-        assert figures.count() >= 4
-        for i in range(figures.count()):
-            box = figures.nth(i).bounding_box()
-            assert box and 0 < box["x"] and box["x"] + box["width"] <= 390, i
-        # a tap enlarges a figure in an overlay that scrolls by itself, and a tap closes it
-        forest = page.locator('[data-figure="forest"] label.zoom')
-        small = forest.locator("svg").bounding_box()["width"]
-        forest.click()
-        big = forest.locator("svg").bounding_box()["width"]
-        assert big > 1.5 * small and big > 390
-        assert page.evaluate(width) <= 390
-        forest.click()
-        assert forest.locator("svg").bounding_box()["width"] == small
-        page.screenshot(path=str(tmp_path / "phone.png"))  # the first screen, for a look
-        browser.close()
+    page = chromium_browser.new_page(
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
+    page.goto(page_path.as_uri())
+    page.wait_for_load_state("load")
+    width = "document.documentElement.scrollWidth"
+    assert page.evaluate(width) <= 390
+    assert page.evaluate("document.body.scrollWidth") <= 390
+    # the page opens with the forest plot; the contents list comes after the cards
+    assert page.locator("#forest").bounding_box()["y"] < 1200
+    assert page.locator("nav").bounding_box()["y"] > page.locator("main").bounding_box()["y"]
+    # every figure (the forest plot first) is scaled into the screen width
+    figures = page.locator(".figure svg")
+    assert figures.count() >= 4
+    for i in range(figures.count()):
+        box = figures.nth(i).bounding_box()
+        assert box and 0 < box["x"] and box["x"] + box["width"] <= 390, i
+    # a tap enlarges a figure in an overlay that scrolls by itself, and a tap closes it
+    forest = page.locator('[data-figure="forest"] label.zoom')
+    small = forest.locator("svg").bounding_box()["width"]
+    forest.click()
+    big = forest.locator("svg").bounding_box()["width"]
+    assert big > 1.5 * small and big > 390
+    assert page.evaluate(width) <= 390
+    forest.click()
+    assert forest.locator("svg").bounding_box()["width"] == small
+    page.screenshot(path=str(tmp_path / "phone.png"))  # the first screen, for a look
+    page.close()
