@@ -68,9 +68,10 @@ def drop_path(
         Scale kept samples by ``1/(1 - p)``.
     generator : torch.Generator, optional
         A CPU generator, or one on ``x``'s device (see above). Under ``torch.compile`` pass
-        None (a generator cannot be traced; it is refused with a clear error) and the draws
-        come from the default generator of ``x``'s device, selected by a broadcast mask
-        instead of the eager path's row indices (no graph break).
+        None: the draws then come from the default generator of ``x``'s device and select
+        rows with a broadcast mask instead of the eager path's row indices (no graph break).
+        dynamo cannot trace a generator: with ``fullgraph=True`` it fails with a message
+        naming it; without, the draws are made with it outside the graph (a graph break).
 
     Returns
     -------

@@ -139,9 +139,10 @@ def dropout(
     inplace : bool
         Write the result into ``x``.
     generator : torch.Generator, optional
-        Source of randomness; must live on ``x``'s device. Not traceable by
-        ``torch.compile`` (refused there with a clear error: seed torch's default generator
-        instead). On CUDA (not ``inplace``, not
+        Source of randomness; must live on ``x``'s device. dynamo cannot trace a generator:
+        under ``torch.compile(fullgraph=True)`` pass None and seed torch's default generator
+        (with a generator the compile fails with a message naming it; without
+        ``fullgraph`` the draw graph-breaks and honours it). On CUDA (not ``inplace``, not
         during graph capture) torch's own fused dropout kernel is used, drawing from
         ``generator`` or, when None, the device's default generator; elsewhere a 1-byte
         mask is drawn, multiplied and divided (on an H200 ViT-S step with dropout in every

@@ -277,7 +277,10 @@ NOT_TRACED = {
 
 
 def test_every_public_name_is_covered():
-    assert set(CASES) | set(NOT_TRACED) == set(rt.__all__)
+    # the training-loop auditor (reglab.torch.audit) inspects code and runs on the host
+    audit = {n for n in rt.__all__ if getattr(getattr(rt, n), "__module__", "").startswith(
+        "reglab.torch.audit")}  # fmt: skip
+    assert set(CASES) | set(NOT_TRACED) | audit == set(rt.__all__)
     assert not set(CASES) & set(NOT_TRACED)
 
 
