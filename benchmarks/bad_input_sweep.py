@@ -265,6 +265,8 @@ def specs() -> dict[str, Spec]:
     S["reglab.linear.CoordinateDescent"] = Spec(lambda: {}, use=_glm())
     for name in ("FISTA", "ISTA", "Subgradient"):
         S[f"reglab.linear.{name}"] = Spec(lambda: {"max_iter": 200}, use=_glm())
+    for name in ("NewtonCG", "LBFGS"):  # smooth solvers: an L2 penalty
+        S[f"reglab.linear.{name}"] = Spec(lambda: {"max_iter": 50}, use=_glm(penalty=("L2", 0.1)))
     S["reglab.linear.GradientDescent"] = Spec(
         lambda: {"max_iter": 200}, use=_glm(penalty=("L2", 0.1))
     )

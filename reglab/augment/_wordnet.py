@@ -63,6 +63,8 @@ LEXNAMES_TEXT = "".join(f"{i:02d}\t{name}\t{cat}\n" for i, (name, cat) in enumer
 
 def wordnet_dir(path: str | os.PathLike | None = None) -> Path:
     """The WordNet directory: ``path``, else ``$REGLAB_WORDNET_DIR``, else Debian's location."""
+    if path is not None and not isinstance(path, str | os.PathLike):
+        raise TypeError(f"path must be a str or os.PathLike, got {path!r} ({type(path).__name__})")
     return Path(path or os.environ.get(ENV_VAR) or DEFAULT_DIR)
 
 

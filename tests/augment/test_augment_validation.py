@@ -186,3 +186,10 @@ def test_text_counts_and_stopwords_checked():
         text.random_swap("a b c", 10**12, seed=0)
     with pytest.raises(TypeError, match="stopwords must be a set of str"):
         text.synonym_replacement("a b", 1, seed=0, wordnet=object(), stopwords=None)
+
+
+def test_load_wordnet_path_type_checked():
+    from reglab.augment.text import load_wordnet
+
+    with pytest.raises(TypeError, match="path must be a str or os.PathLike, got nan"):
+        load_wordnet(float("nan"))
