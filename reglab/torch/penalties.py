@@ -154,8 +154,8 @@ def _masked_terms(params, mask: MaskLike, exclude, fn):
             terms.append(fn(p * m.to(p.dtype)))
         elif m:
             terms.append(fn(p))
-    if not terms:
-        return torch.zeros(())
+    if not terms:  # nothing selected: a zero on the parameters' device (no graph to keep)
+        return torch.zeros((), device=named[0][1].device if named else None)
     dtype = torch.float64 if any(t.dtype == torch.float64 for t in terms) else torch.float32
     return torch.stack([t.to(dtype) for t in terms]).sum()
 
