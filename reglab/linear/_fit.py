@@ -16,6 +16,8 @@ from reglab.linear.solvers import ClosedForm, CoordinateDescent, NewtonCG, Solve
 
 def prepare(X, y, datafit, *, sample_weight=None, fit_intercept=True, n_classes=1):
     """Validate ``X, y, sample_weight`` and build the problem (``y`` already encoded)."""
+    if not isinstance(fit_intercept, bool | np.bool_):
+        raise TypeError(f"fit_intercept must be a bool, got fit_intercept={fit_intercept!r}")
     X, y = check_X_y(X, y)
     sw = check_sample_weight(sample_weight, X.shape[0], np.float64)
     if sw is not None and not np.all(sw > 0):

@@ -163,3 +163,33 @@ def check_positive_int(value, name: str, *, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {name}={value!r}")
     return int(value)
+
+
+# more alphas than this is a mistake (each costs a solve); it also bounds the grid's memory
+MAX_ALPHAS = 100_000
+
+
+def check_n_jobs(n_jobs) -> None:
+    """joblib's ``n_jobs``: None or a non-zero integer."""
+    if n_jobs is None:
+        return
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0:
+        raise ValueError(f"n_jobs must be None or a non-zero integer, got n_jobs={n_jobs!r}")
+
+
+def check_cv_arg(cv, n_samples: int) -> None:
+    """``cv``: None, an int in [2, n_samples], a splitter (with ``split``) or an iterable of splits."""
+    if isinstance(cv, bool) or isinstance(cv, str | bytes | float):  # a str has .split too
+        raise TypeError(
+            f"cv must be None, an int, a CV splitter or an iterable of (train, test), got cv={cv!r}"
+        )
+    if cv is None or hasattr(cv, "split"):
+        return
+    if isinstance(cv, numbers.Integral):
+        if not 2 <= cv <= n_samples:
+            raise ValueError(f"cv={cv!r} folds: need 2 <= cv <= n_samples = {n_samples}")
+        return
+    if not np.iterable(cv):
+        raise TypeError(
+            f"cv must be None, an int, a CV splitter or an iterable of (train, test), got cv={cv!r}"
+        )

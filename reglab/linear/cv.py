@@ -20,7 +20,13 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from reglab.linear._fit import encode_binary, prepare, resolve_solver
-from reglab.linear._validation import check_l1_ratio, check_sample_weight, check_scalar_nonneg
+from reglab.linear._validation import (
+    check_cv_arg,
+    check_l1_ratio,
+    check_n_jobs,
+    check_sample_weight,
+    check_scalar_nonneg,
+)
 from reglab.linear.datafits import Logistic, Multinomial, Quadratic
 from reglab.linear.estimators import (
     _DTYPES,
@@ -37,6 +43,21 @@ from reglab.linear.solvers import ClosedForm, ridge_grid
 __all__ = ["RidgeCV", "LassoCV", "ElasticNetCV", "LogisticRegressionCV"]
 
 
+def _scorer(estimator, scoring):
+    """scikit-learn's scorer for ``scoring``; a bad value is a ValueError naming it."""
+    if scoring is not None and not isinstance(scoring, str) and not callable(scoring):
+        raise TypeError(f"scoring must be None, a str or a callable, got scoring={scoring!r}")
+    try:
+        return check_scoring(estimator, scoring=scoring)
+    except ValueError as err:
+        raise ValueError(f"scoring={scoring!r} is not a scorer: {err}") from None
+
+
+def _jobs(n_jobs):
+    check_n_jobs(n_jobs)
+    return n_jobs
+
+
 def _subset(a, idx):
     return None if a is None else a[idx]
 
@@ -48,6 +69,7 @@ def _split(cv, X, y, sw, *, classifier=False, groups=None):
     zero on its training or its test rows (the test error would be 0/0), raises a ValueError
     naming the fold and the argument.
     """
+    check_cv_arg(cv, X.shape[0])
     folds = list(check_cv(cv, y, classifier=classifier).split(X, y, groups))
     for k, (train, test) in enumerate(folds):
         if train.size == 0 or test.size == 0:
@@ -198,7 +220,7 @@ class _RegressorCV(_CVMixin, _LinearRegressorBase):
             penalty = self._penalty_unit(ratio)
             alphas = _grid_or_given(full, penalty, self.alphas, self.eps, self.n_alphas)
             solver = self._solver(penalty)
-            errors = Parallel(n_jobs=self.n_jobs)(
+            errors = Parallel(n_jobs=_jobs(self.n_jobs))(
                 delayed(_fold)(make, penalty, alphas, solver, _mse, X, y, sw, tr, te)
                 for tr, te in folds
             )
@@ -517,7 +539,7 @@ class RidgeCV(_CVMixin, _LinearRegressorBase):
                     )
                 return np.array(out)
 
-        errors = Parallel(n_jobs=self.n_jobs)(
+        errors = Parallel(n_jobs=_jobs(self.n_jobs))(
             delayed(_ridge_fold)(make, L2(1.0), alphas, ClosedForm(), score_fn, X, y, sw, tr, te)
             for tr, te in folds
         )
@@ -543,7 +565,7 @@ class RidgeCV(_CVMixin, _LinearRegressorBase):
         Y = y[:, None] if y.ndim == 1 else y
         if per_target and Y.shape[1] == 1 and y.ndim == 1:
             per_target = False
-        scorer = None if self.scoring is None else check_scoring(self, scoring=self.scoring)
+        scorer = None if self.scoring is None else _scorer(self, self.scoring)
         folds = None if self.cv is None else _split(self.cv, X, Y[:, 0], sw, groups=groups)
         first, _ = prepare(X, Y[:, 0], Quadratic(), sample_weight=sw, fit_intercept=fit_intercept)
         alphas = _grid_or_given(first, L2(1.0), self.alphas, self.eps, self.n_alphas)
@@ -807,7 +829,7 @@ class LogisticRegressionCV(_CVMixin, _ClassifierBase):
         scoring = self.scoring
         if isinstance(scoring, str) and scoring == "warn":  # scikit-learn 1.9's default: accuracy
             scoring = None
-        scorer = check_scoring(LogisticRegression(), scoring=scoring)
+        scorer = _scorer(LogisticRegression(), scoring)
         if scorer is None:  # pragma: no cover - check_scoring gives accuracy for classifiers
             raise ValueError("scoring could not be resolved")
 
@@ -839,7 +861,7 @@ class LogisticRegressionCV(_CVMixin, _ClassifierBase):
         for li, ratio in enumerate(ratios):
             penalty = _logistic_penalty("deprecated", ratio, 1.0, 1.0)
             solver = resolve_solver(self.solver, datafit, penalty, tol, max_iter)
-            out = Parallel(n_jobs=self.n_jobs)(
+            out = Parallel(n_jobs=_jobs(self.n_jobs))(
                 delayed(_logistic_fold)(
                     make,
                     penalty,

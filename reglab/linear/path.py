@@ -16,7 +16,12 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from reglab.linear._fit import encode_binary, prepare, resolve_solver, unscale
-from reglab.linear._validation import check_l1_ratio, check_labels, check_scalar_nonneg
+from reglab.linear._validation import (
+    MAX_ALPHAS,
+    check_l1_ratio,
+    check_labels,
+    check_scalar_nonneg,
+)
 from reglab.linear.datafits import Logistic, Multinomial, Quadratic
 from reglab.linear.penalties import L1L2, L2
 from reglab.linear.solvers import ClosedForm, ridge_grid
@@ -66,6 +71,14 @@ def alpha_max(problem, penalty) -> float:
     The gradient is taken at zero coefficients with the intercept already fitted.  For the
     pure L2 penalty (infinite alpha_max) glmnet's convention ``l1_ratio = 1e-3`` is used.
     """
+    from reglab.linear._problem import Problem
+
+    if not isinstance(problem, Problem):
+        raise TypeError(
+            f"problem must be a Problem (from reglab.linear._fit.prepare), got {problem!r}"
+        )
+    if not callable(getattr(penalty, "with_alpha", None)):
+        raise TypeError(f"penalty must be L1, L2 or L1L2, got penalty={penalty!r}")
     shape = (problem.n_samples, problem.n_classes) if problem.n_classes > 1 else problem.n_samples
     z = np.zeros(shape)
     b = problem.optimal_intercept(z) if problem.explicit_intercept else 0.0
@@ -79,8 +92,14 @@ def alpha_max(problem, penalty) -> float:
 def alpha_grid(alpha_max_: float, *, eps: float = 1e-3, n_alphas: int = 100) -> np.ndarray:
     """Geometric grid from ``alpha_max`` down to ``eps * alpha_max`` (decreasing)."""
     eps = check_scalar_nonneg(eps, "eps", allow_zero=False)
-    if not isinstance(n_alphas, int | np.integer) or n_alphas < 1:
-        raise ValueError(f"n_alphas must be a positive integer, got n_alphas={n_alphas!r}")
+    if (
+        isinstance(n_alphas, bool)
+        or not isinstance(n_alphas, int | np.integer)
+        or not 1 <= n_alphas <= MAX_ALPHAS
+    ):
+        raise ValueError(
+            f"n_alphas must be a positive integer <= {MAX_ALPHAS}, got n_alphas={n_alphas!r}"
+        )
     if isinstance(alpha_max_, bool) or not isinstance(alpha_max_, numbers.Real):
         raise TypeError(f"alpha_max_ must be a real number, got alpha_max_={alpha_max_!r}")
     if not np.isfinite(alpha_max_) or alpha_max_ < 0:
@@ -224,7 +243,7 @@ def _resolve_n_alphas(alphas, n_alphas, default=100):
         )
     else:
         name, n = ("n_alphas", default if n_alphas is None else n_alphas)
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or not 1 <= n <= MAX_ALPHAS:
         raise ValueError(
             f"{name} must be a positive integer (a number of alphas), got {name}={n!r}"
         )

@@ -340,8 +340,10 @@ def test_fitted_attributes_of_scikit_learn():
     assert isinstance(rl.Ridge().fit(X_DIA, Y_DIA).solver_, rl.ClosedForm)
 
 
-def test_cv_with_fewer_samples_than_folds_names_the_split():
-    with pytest.raises(ValueError, match="n_splits=5 greater than the number of samples"):
+def test_cv_with_fewer_samples_than_folds_names_cv():
+    with pytest.raises(ValueError, match=r"cv=5 folds: need 2 <= cv <= n_samples = 3"):
         rl.LassoCV(cv=5).fit(X_DIA[:3], Y_DIA[:3])
-    with pytest.raises(ValueError, match="n_splits=5"):
+    with pytest.raises(ValueError, match="cv=5 folds"):
         rl.RidgeCV(cv=5).fit(X_DIA[:3], Y_DIA[:3])
+    with pytest.raises(ValueError, match="n_splits=5"):  # a splitter names its own n_splits
+        rl.LassoCV(cv=KFold(5)).fit(X_DIA[:3], Y_DIA[:3])

@@ -156,3 +156,56 @@ def test_generalized_linear_estimator_warm_start_with_fewer_features_starts_cold
     clf.fit(X, labels)
     clf.fit(X[:, :3], labels)
     assert clf.coef_.shape == (3, 3)
+
+
+# -------------------------------------------- bad arguments found by the sweep
+@pytest.mark.parametrize(
+    "fit, exc, match",
+    [
+        (lambda X, y: LassoCV(cv=1).fit(X, y), ValueError, r"cv=1 folds: need 2 <= cv"),
+        (lambda X, y: LassoCV(cv=10**12).fit(X, y), ValueError, "cv=1000000000000 folds"),
+        (lambda X, y: RidgeCV(cv="five").fit(X, y), TypeError, "cv must be None, an int"),
+        (lambda X, y: ElasticNetCV(cv=3, n_jobs="2").fit(X, y), ValueError, "n_jobs must be"),
+        (lambda X, y: RidgeCV(scoring="no_such_score").fit(X, y), ValueError, "scoring="),
+        (lambda X, y: RidgeCV(scoring=object()).fit(X, y), TypeError, "scoring must be"),
+        (lambda X, y: LassoCV(n_alphas=10**12).fit(X, y), ValueError, "n_alphas must be"),
+        (lambda X, y: alpha_grid(1.0, n_alphas=10**12), ValueError, "n_alphas must be"),
+        (
+            lambda X, y: logistic_path(X, y > np.median(y), fit_intercept="no"),
+            TypeError,
+            "fit_intercept must be a bool",
+        ),
+    ],
+)
+def test_bad_cv_and_grid_arguments_name_the_argument(fit, exc, match):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 4))
+    y = X[:, 0] + 0.1 * rng.standard_normal(30)
+    with pytest.raises(exc, match=match):
+        fit(X, y)
+
+
+@pytest.mark.parametrize("Solver", ["FISTA", "ISTA", "GradientDescent", "Subgradient"])
+def test_check_every_zero_is_refused(Solver):
+    import reglab.linear as rl
+
+    with pytest.raises(ValueError, match="check_every must be an integer >= 1"):
+        getattr(rl, Solver)(check_every=0)
+
+
+def test_alpha_max_refuses_non_problems():
+    from reglab.linear import alpha_max
+    from reglab.linear.penalties import L1
+
+    with pytest.raises(TypeError, match="problem must be a Problem"):
+        alpha_max("X", L1(1.0))
+    problem, _ = prepare(np.eye(3), np.arange(3.0), Quadratic())
+    with pytest.raises(TypeError, match="penalty must be L1, L2 or L1L2"):
+        alpha_max(problem, None)
+
+
+def test_lbfgs_memory_is_bounded():
+    from reglab.linear import LBFGS
+
+    with pytest.raises(ValueError, match="memory must be <= 10000"):
+        LBFGS(memory=10**12)

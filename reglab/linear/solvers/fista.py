@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from reglab.linear._problem import _op_norm2, duality_gap
+from reglab.linear._validation import check_positive_int
 from reglab.linear.datafits import _norm_weights
 from reglab.linear.solvers._base import Solver, SolveResult, init_coef
 
@@ -106,7 +107,7 @@ class _ProxGrad(Solver):
 
     def __init__(self, *, tol=1e-4, max_iter=10000, check_every=10, verbose=False):
         super().__init__(tol=tol, max_iter=max_iter, verbose=verbose)
-        self.check_every = int(check_every)
+        self.check_every = check_positive_int(check_every, "check_every")
 
     def _certificate(self, problem, penalty, w, b):
         if problem.explicit_intercept:

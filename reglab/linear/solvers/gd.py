@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from reglab.linear._problem import duality_gap
+from reglab.linear._validation import check_positive_int
 from reglab.linear.solvers._base import Solver, SolveResult, init_coef
 
 
@@ -37,7 +38,7 @@ class _FirstOrder(Solver):
             raise ValueError(f"step must be a positive finite number, got step={step!r}")
         self.step = step
         self.keep_history = bool(keep_history)
-        self.check_every = int(check_every)
+        self.check_every = check_positive_int(check_every, "check_every")
         self.history_ = None
 
     def _direction(self, penalty, w, grad):  # pragma: no cover - abstract

@@ -62,6 +62,8 @@ class LBFGS(Solver):
     def __init__(self, *, tol=1e-4, max_iter=1000, memory=20, check_every=5, verbose=False):
         super().__init__(tol=tol, max_iter=max_iter, verbose=verbose)
         self.memory = check_positive_int(memory, "memory")
+        if self.memory > 10_000:  # L-BFGS-B stores 2 * memory vectors of the problem's size
+            raise ValueError(f"memory must be <= 10000 correction pairs, got memory={memory!r}")
         self.check_every = check_positive_int(check_every, "check_every")
 
     def check(self, datafit, penalty) -> None:

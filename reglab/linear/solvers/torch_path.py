@@ -56,7 +56,12 @@ def torch_path(
     torch = _torch()
     from reglab.linear.path import _make_result
 
-    dev = torch.device(device)
+    if not isinstance(device, str | torch.device):
+        raise TypeError(f"device must be a str or torch.device, got device={device!r}")
+    try:
+        dev = torch.device(device)
+    except RuntimeError as err:
+        raise ValueError(f"device={device!r} is not a torch device ({err})") from None
     if dtype is None:
         dtype = torch.float32 if dev.type == "cuda" else torch.float64
     if problem.n_classes != 1 or problem.explicit_intercept:
