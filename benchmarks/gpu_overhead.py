@@ -11,6 +11,8 @@ a CPU in seconds. timm rows are skipped when timm is not importable.
 
     python benchmarks/gpu_overhead.py                  # on the GPU machine (< 4 min on an H200)
     python benchmarks/gpu_overhead.py --device cpu --quick
+    python benchmarks/gpu_overhead.py --compile --sync-check          # compiled, no host sync
+    python benchmarks/gpu_overhead.py --compile reduce-overhead       # CUDA graphs
 """
 
 from __future__ import annotations
@@ -125,7 +127,13 @@ def make_variants(args, device, timm_droppath, timm_mixup):
 
     def model_of(**kw):
         torch.manual_seed(0)
-        return ViT(**cfg, **kw).to(device)
+        model = ViT(**cfg, **kw).to(device)
+        if args.compile:
+            # the compiled model, for every row alike (the plain row included): the ratios
+            # are compiled overheads over the compiled plain step
+            mode = None if args.compile == "default" else args.compile
+            model = torch.compile(model, mode=mode)
+        return model
 
     def plain_step(model, opt, mix=None, loss_fn=F.cross_entropy):
         def step():
@@ -421,6 +429,20 @@ def main(argv=None):
     p.add_argument("--only", default="", help="comma-separated substrings of rows to run")
     p.add_argument("--check", action="store_true", help="run correctness checks first")
     p.add_argument("--kernels", action="store_true", help="time the residual-sum kernels alone")
+    p.add_argument(
+        "--compile",
+        nargs="?",
+        const="default",
+        default=None,
+        choices=["default", "reduce-overhead", "max-autotune"],
+        help="torch.compile every model (mode 'reduce-overhead' uses CUDA graphs)",
+    )
+    p.add_argument(
+        "--sync-check",
+        action="store_true",
+        help="after warm-up, run one step of every row under "
+        "torch.cuda.set_sync_debug_mode('error'): a host-device sync inside a step fails",
+    )
     args = p.parse_args(argv)
     if args.quick:
         args.batch, args.image, args.patch, args.dim = 8, 32, 8, 64
@@ -444,6 +466,20 @@ def main(argv=None):
         steps[name] = build()
         for _ in range(args.warmup):
             steps[name]()
+    if args.sync_check and device.type == "cuda":
+        synced = []
+        for name, step in steps.items():
+            torch.cuda.set_sync_debug_mode("error")
+            try:
+                step()
+            except RuntimeError as exc:
+                synced.append(f"{name.strip()}: {str(exc).splitlines()[0]}")
+            finally:
+                torch.cuda.set_sync_debug_mode("default")
+        print(
+            "# sync check: "
+            + ("no host-device sync in any step" if not synced else "; ".join(synced))
+        )
     times = {name: [] for name in variants}
     for _ in range(args.rounds):
         for name, step in steps.items():
@@ -452,7 +488,8 @@ def main(argv=None):
     dev = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     print(f"# device: {dev}; torch {torch.__version__}; batch {args.batch}, image {args.image}, "
           f"patch {args.patch}, dim {args.dim}, depth {args.depth}, heads {args.heads}, "
-          f"autocast bf16: {args.amp}; median of {args.rounds} rounds x {args.steps} steps")  # fmt: skip
+          f"autocast bf16: {args.amp}; compile: {args.compile or 'no'}; "
+          f"median of {args.rounds} rounds x {args.steps} steps")  # fmt: skip
     print(f"# plain step: {statistics.median(base) * 1e3:.1f} ms")
     print(f"{'regularizer':<28} {'impl':<7} {'step ms':>9} {'ratio':>7}")
     for name, (peer, _) in variants.items():
