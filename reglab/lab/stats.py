@@ -27,7 +27,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats as _st
+
+
+def _scipy_stats():
+    # scipy.stats costs ~0.8 s to import; `reglab list` and a fully stored `reglab run`
+    # read cached verdicts and never need it, so it is imported on first use
+    from scipy import stats
+
+    return stats
+
 
 SUPPORTED = "SUPPORTED"
 CONDITIONAL = "CONDITIONAL"
@@ -159,8 +167,8 @@ def _t_effect(
     if se == 0.0:
         # every seed gave the same difference: the interval collapses to the point
         return Effect(name, m, m, m, n, smallest, regime, 0.0 if m != 0 else 1.0)
-    q = float(_st.t.ppf(0.5 + level / 2, n - 1))
-    p = float(2 * _st.t.sf(abs(m) / se, n - 1))
+    q = float(_scipy_stats().t.ppf(0.5 + level / 2, n - 1))
+    p = float(2 * _scipy_stats().t.sf(abs(m) / se, n - 1))
     return Effect(name, m, m - q * se, m + q * se, n, smallest, regime, p)
 
 
@@ -356,9 +364,9 @@ def tost(
     if se == 0.0:
         p = 0.0 if abs(m) < margin else 1.0
         return Effect(name, m, m, m, n, margin, regime, p)
-    p1 = float(_st.t.sf((m + margin) / se, n - 1))
-    p2 = float(_st.t.cdf((m - margin) / se, n - 1))
-    q = float(_st.t.ppf(1 - alpha, n - 1))
+    p1 = float(_scipy_stats().t.sf((m + margin) / se, n - 1))
+    p2 = float(_scipy_stats().t.cdf((m - margin) / se, n - 1))
+    q = float(_scipy_stats().t.ppf(1 - alpha, n - 1))
     return Effect(name, m, m - q * se, m + q * se, n, margin, regime, max(p1, p2))
 
 
@@ -388,7 +396,7 @@ def seeds_for_power(sd: float, delta: float, alpha: float = 0.05, power: float =
     _check_power_args(sd, alpha, power)
     if isinstance(delta, bool) or not math.isfinite(delta) or delta <= 0:
         raise ValueError(f"delta={delta!r} must be a finite number > 0")
-    z = float(_st.norm.ppf(1 - alpha / 2) + _st.norm.ppf(power))
+    z = float(_scipy_stats().norm.ppf(1 - alpha / 2) + _scipy_stats().norm.ppf(power))
     return max(5, math.ceil((z * sd / delta) ** 2 - 1e-9))
 
 
@@ -400,7 +408,7 @@ def minimum_detectable_effect(
     _check_power_args(sd, alpha, power)
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise ValueError(f"seeds={seeds!r} must be a positive integer")
-    z = float(_st.norm.ppf(1 - alpha / 2) + _st.norm.ppf(power))
+    z = float(_scipy_stats().norm.ppf(1 - alpha / 2) + _scipy_stats().norm.ppf(power))
     return z * sd / math.sqrt(seeds)
 
 
