@@ -12,6 +12,14 @@ import numpy as np
 import scipy.sparse as sp
 
 
+def as_float(value, name: str, dtype=np.float64):
+    """``np.asarray(value, dtype)``, with a conversion failure naming the argument."""
+    try:
+        return np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be numeric, got {type(value).__name__} ({err})") from None
+
+
 def check_scalar_nonneg(value, name: str, *, allow_zero: bool = True) -> float:
     """Return ``value`` as a float after checking it is a finite non-negative number."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -39,7 +47,7 @@ def check_weights(weights, n_features: int | None = None) -> np.ndarray | None:
     """Check per-feature penalty weights: finite, non-negative, 1-D, of the right length."""
     if weights is None:
         return None
-    w = np.asarray(weights, dtype=np.float64)
+    w = as_float(weights, "weights")
     if w.ndim != 1:
         raise ValueError(f"weights must be 1-D, got an array of shape {w.shape}")
     if not np.all(np.isfinite(w)) or np.any(w < 0):
@@ -75,7 +83,7 @@ def check_X_y(X, y, *, accept_sparse: bool = True, dtype=(np.float64, np.float32
     else:
         X = np.asarray(X)
         if X.dtype not in (np.float32, np.float64):
-            X = X.astype(np.float64)
+            X = as_float(X, "X")
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
     if X.shape[0] == 0 or X.shape[1] == 0:
@@ -129,7 +137,7 @@ def check_sample_weight(sample_weight, n_samples: int, dtype) -> np.ndarray | No
         raise ValueError(
             f"sample_weight has shape {sw.shape} but X has {n_samples} samples; they must match"
         )
-    sw = sw.astype(dtype)
+    sw = as_float(sw, "sample_weight", dtype)
     check_finite(sw, "sample_weight")
     if np.any(sw < 0):
         raise ValueError(f"sample_weight must be >= 0, got min(sample_weight)={sw.min()!r}")

@@ -18,6 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from reglab.linear._fit import encode_binary, prepare, resolve_solver, unscale
 from reglab.linear._validation import (
     MAX_ALPHAS,
+    as_float,
     check_l1_ratio,
     check_labels,
     check_scalar_nonneg,
@@ -167,7 +168,7 @@ def _check_init(value, shape, name):
     """A user's warm start: finite, and of the coefficients' shape when ``shape`` is given."""
     if value is None:
         return None
-    arr = np.asarray(value, dtype=np.float64)
+    arr = as_float(value, name)
     if shape is not None and arr.shape != shape:
         raise ValueError(f"{name} must have shape {shape}, got {name}.shape={arr.shape}")
     if not np.all(np.isfinite(arr)):

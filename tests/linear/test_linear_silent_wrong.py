@@ -209,3 +209,20 @@ def test_lbfgs_memory_is_bounded():
 
     with pytest.raises(ValueError, match="memory must be <= 10000"):
         LBFGS(memory=10**12)
+
+
+@pytest.mark.parametrize(
+    "fit, name",
+    [
+        (lambda X, y: Ridge(weights="abc").fit(X, y), "weights"),
+        (lambda X, y: Ridge(weights=object()).fit(X, y), "weights"),
+        (lambda X, y: Ridge().fit(X, y, sample_weight=["a"] * 30), "sample_weight"),
+        (lambda X, y: logistic_path(np.full((30, 4), "x"), y > 0), "X"),
+    ],
+)
+def test_non_numeric_arrays_name_the_argument(fit, name):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 4))
+    y = X[:, 0] + 0.1 * rng.standard_normal(30)
+    with pytest.raises((TypeError, ValueError), match=name):
+        fit(X, y)
