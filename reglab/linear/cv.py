@@ -143,8 +143,9 @@ class _CVMixin:
     def plot(self, ax=None):
         """Plot mean CV error with one-standard-error bars against log(alpha), as cv.glmnet.
 
-        The top axis shows the number of non-zero coefficients; dashed lines mark
-        ``alpha_min_`` and ``alpha_1se_``.  Returns the matplotlib axes.
+        The top axis shows the number of non-zero coefficients; a dashed blue line marks
+        ``alpha_min_`` and a dotted green one ``alpha_1se_``, both named with their values in
+        the legend.  Returns the matplotlib axes.
         """
         check_is_fitted(self, "_curve")
         import matplotlib.pyplot as plt
@@ -163,8 +164,15 @@ class _CVMixin:
             markersize=3,
             capsize=2,
         )
-        for a, name in ((self.alpha_min_, "alpha_min"), (self.alpha_1se_, "alpha_1se")):
-            ax.axvline(np.log(a), linestyle="--", color="k", linewidth=0.8, label=name)
+        # the two choices cv.glmnet marks, told apart by colour and dash, each labelled
+        for a, name, style, color in (
+            (self.alpha_min_, "alpha_min", "--", "tab:blue"),
+            (self.alpha_1se_, "alpha_1se", ":", "tab:green"),
+        ):
+            ax.axvline(
+                np.log(a), linestyle=style, color=color, linewidth=1.2, label=f"{name} = {a:.3g}"
+            )
+        ax.legend(fontsize=8, loc="best")
         ax.set_xlabel("log(alpha)")
         ax.set_ylabel(self._error_name)
         top = ax.twiny()

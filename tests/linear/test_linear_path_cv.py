@@ -226,4 +226,13 @@ def test_cv_plot_like_cv_glmnet():
     assert top.get_xlabel() == "number of non-zero coefficients"
     labels = [t.get_text() for t in top.get_xticklabels()]
     assert labels[0] == "0" and all(lbl.isdigit() for lbl in labels)
+    # alpha_min and alpha_1se: two vertical lines told apart by dash and colour, in a legend
+    lines = {ln.get_label().split(" =")[0]: ln for ln in ax.get_lines()}
+    a_min, a_1se = lines["alpha_min"], lines["alpha_1se"]
+    assert a_min.get_xdata()[0] == pytest.approx(np.log(est.alpha_min_))
+    assert a_1se.get_xdata()[0] == pytest.approx(np.log(est.alpha_1se_))
+    assert a_min.get_linestyle() != a_1se.get_linestyle()
+    assert a_min.get_color() != a_1se.get_color()
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == [f"alpha_min = {est.alpha_min_:.3g}", f"alpha_1se = {est.alpha_1se_:.3g}"]
     plt.close(ax.figure)
