@@ -10,6 +10,11 @@ seconds before reaching the target is reported as ``>time (subopt reached)``; ea
 done in a forked child that is killed at ``--budget`` seconds (``>budget (killed at tol)``).  The first call in a fresh process (JIT) is timed separately for reglab.
 Objectives are scikit-learn's: 1/(2n)||y - Xw||^2 + alpha*pen(w) and mean log-loss +
 alpha*||w||_1 (glum uses the same scaling; scikit-learn/celer logistic take C = 1/(n alpha)).
+Multinomial rows (10 classes, mean log-loss + alpha * pen(W) over the K x p matrix W, the
+symmetric parametrisation all of these use): an L1 path on digits and on a synthetic problem
+(reglab, scikit-learn saga warm-started, glmnet; skglm, celer and glum have no multinomial
+datafit), and an L2 fit at C = 1 on digits (scikit-learn lbfgs; glmnet solves it as the end of
+a 20-lambda path, its advice for a single lambda).
 No intercept (scikit-learn's path convention).  glmnet is python-glmnet's binary wheel (the
 Fortran glmnet), run with ``standardize=False`` on the same lambda grid.
 
@@ -99,13 +104,36 @@ def breast_cancer():
     return StandardScaler().fit_transform(X), np.where(y == 1, 1.0, -1.0)
 
 
+def multiclass_synth(n, p, k=10, seed=0):
+    """``k`` classes drawn from a softmax of 20 informative features (Gaussian design)."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    W = np.zeros((k, p))
+    W[:, :20] = rng.standard_normal((k, 20))
+    z = X @ W.T
+    prob = np.exp(z - z.max(axis=1, keepdims=True))
+    prob /= prob.sum(axis=1, keepdims=True)
+    y = (prob.cumsum(axis=1) < rng.random((n, 1))).sum(axis=1)
+    return X, np.minimum(y, k - 1).astype(float)
+
+
+def digits():
+    from sklearn.datasets import load_digits
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_digits(return_X_y=True)
+    return StandardScaler().fit_transform(X), y.astype(float)
+
+
 def problems(quick):
     if quick:
         wide, tall, spd = (200, 2000), (5000, 200), (2000, 10000, 2e-3)
         logn = (500, 500)
+        multi = (1000, 200)
     else:
         wide, tall, spd = (500, 5000), (20000, 500), (10000, 50000, 1e-3)
         logn = (2000, 2000)
+        multi = (5000, 1000)
     Xw, yw = toeplitz_problem(*wide)
     # glmnet divides y by sqrt(mean(y^2)) inside and scales lambda with it, which leaves the
     # lasso unchanged but not the ridge part of the elastic net: the enet row uses a y with
@@ -118,19 +146,37 @@ def problems(quick):
         ("sparse lasso {}x{}".format(*spd[:2]), "quad", 1.0, *sparse_problem(*spd)),
         ("L1-logistic breast_cancer", "log", 1.0, *breast_cancer()),
         ("L1-logistic synthetic {}x{}".format(*logn), "log", 1.0, *logistic_synth(*logn)),
+        ("L1-multinomial digits", "multi", 1.0, *digits()),
+        (
+            "L1-multinomial synthetic {}x{} 10 classes".format(*multi),
+            "multi",
+            1.0,
+            *multiclass_synth(*multi),
+        ),  # fmt: skip
+        ("L2-multinomial digits C=1", "multi", 0.0, *digits()),
     ]
 
 
 # ----------------------------------------------------------------------------- objectives
 def objective(kind, X, y, w, alpha, l1_ratio):
+    pen = alpha * (l1_ratio * np.abs(w).sum() + 0.5 * (1 - l1_ratio) * np.sum(w * w))
+    if kind == "multi":  # w: (n_classes, n_features), y: class index
+        z = X @ w.T
+        zy = z[np.arange(X.shape[0]), y.astype(int)]
+        return np.mean(np.logaddexp.reduce(z, axis=1) - zy) + pen
     z = X @ w
-    pen = alpha * (l1_ratio * np.abs(w).sum() + 0.5 * (1 - l1_ratio) * w @ w)
     if kind == "quad":
         return 0.5 * np.mean((y - z) ** 2) + pen
     return np.mean(np.logaddexp(0.0, -y * z)) + pen
 
 
 def alpha_grid(kind, X, y, l1_ratio):
+    if kind == "multi" and l1_ratio == 0.0:
+        return np.array([1.0 / X.shape[0]])  # the L2 row: one fit at C = 1
+    if kind == "multi":  # at W = 0 the gradient is X^T (1/K - Y) / n
+        Y = (y[:, None] == np.unique(y)[None, :]).astype(float)
+        amax = np.max(np.abs(X.T @ (Y - 1.0 / Y.shape[1]))) / X.shape[0] / l1_ratio
+        return np.geomspace(amax, amax * 1e-3, 100)
     g = X.T @ (y / 2 if kind == "log" else y) / X.shape[0]
     amax = np.max(np.abs(g)) / l1_ratio
     return np.geomspace(amax, amax * 1e-3, 100)
@@ -153,6 +199,16 @@ def run_sklearn(kind, X, y, alphas, l1_ratio, tol):
     if kind == "quad":
         return lm.enet_path(X, y, l1_ratio=l1_ratio, alphas=alphas, tol=tol, max_iter=100000)[1]
     n = X.shape[0]
+    if kind == "multi":  # saga for the L1 path (warm-started), lbfgs for the L2 row
+        clf = lm.LogisticRegression(
+            l1_ratio=l1_ratio, solver="saga" if l1_ratio > 0 else "lbfgs", warm_start=True,
+            fit_intercept=False, tol=tol, max_iter=100000,
+        )  # fmt: skip
+        out = []
+        for a in alphas:
+            clf.set_params(C=1.0 / (n * a))
+            out.append(clf.fit(X, y).coef_.copy())
+        return np.moveaxis(np.array(out), 0, -1)
     clf = lm.LogisticRegression(
         l1_ratio=1.0, solver="liblinear", fit_intercept=False, tol=tol, max_iter=100000
     )
@@ -166,6 +222,8 @@ def run_sklearn(kind, X, y, alphas, l1_ratio, tol):
 def run_skglm(kind, X, y, alphas, l1_ratio, tol):
     import skglm
 
+    if kind == "multi":
+        raise NotImplementedError("no multinomial datafit")
     if kind == "quad":
         est = skglm.ElasticNet(
             l1_ratio=l1_ratio, fit_intercept=False, tol=tol, warm_start=True, max_iter=1000
@@ -184,6 +242,8 @@ def run_skglm(kind, X, y, alphas, l1_ratio, tol):
 def run_celer(kind, X, y, alphas, l1_ratio, tol):
     import celer
 
+    if kind == "multi":
+        raise NotImplementedError("binary logistic only")
     n = X.shape[0]
     if kind == "quad":
         est = (
@@ -203,6 +263,8 @@ def run_celer(kind, X, y, alphas, l1_ratio, tol):
 def run_glum(kind, X, y, alphas, l1_ratio, tol):
     if sp.issparse(X):
         raise NotImplementedError("needs a dense p x p Hessian")
+    if kind == "multi":
+        raise NotImplementedError("no multinomial family")
     from glum import GeneralizedLinearRegressor
 
     est = GeneralizedLinearRegressor(
@@ -227,6 +289,11 @@ def run_glmnet(kind, X, y, alphas, l1_ratio, tol):
     """
     import glmnet
 
+    if kind == "multi" and len(alphas) == 1:
+        # glmnet's own advice: a single lambda is solved as the end of a path, so the L2 row
+        # gives it a path of 20 lambdas ending at ours and keeps the last
+        alphas = np.geomspace(100 * alphas[0], alphas[0], 20)
+        return run_glmnet(kind, X, y, alphas, l1_ratio, tol)[..., -1:]
     cls = glmnet.ElasticNet if kind == "quad" else glmnet.LogitNet
     est = cls(
         alpha=l1_ratio,
@@ -237,6 +304,9 @@ def run_glmnet(kind, X, y, alphas, l1_ratio, tol):
         tol=tol,
         max_iter=1_000_000,
     )
+    if kind == "multi":
+        est.fit(X, y.astype(int))
+        return np.asarray(est.coef_path_)  # (n_classes, n_features, n_lambda)
     est.fit(X, y if kind == "quad" else (y > 0).astype(int))
     coefs = np.asarray(est.coef_path_)
     return coefs if kind == "quad" else coefs[0]
@@ -369,12 +439,17 @@ def main():
         # bounded in time, falling back to 1e-11, still far below the 1e-6 target once every
         # solver's best is folded in.  (Before the prox-Newton line search took steps by their
         # slope, the 2000 x 2000 L1-logistic stalled at ~1e-10 and ran 25 min at max_iter.)
-        try:
-            _, ref = limited(5 * args.budget, run_reglab, kind, X, y, alphas, l1_ratio, 1e-13)
-        except OverBudget:
-            _, ref = limited(5 * args.budget, run_reglab, kind, X, y, alphas, l1_ratio, 1e-11)
+        # (the multinomial L1 path on digits did not reach 1e-11 in 300 s on the loaded VM:
+        # a third step, 1e-9, still bounds the suboptimality far below the target)
+        for ref_tol in (1e-13, 1e-11, 1e-9):
+            try:
+                _, ref = limited(5 * args.budget, run_reglab, kind, X, y, alphas, l1_ratio, ref_tol)
+                break
+            except OverBudget:
+                if ref_tol == 1e-9:
+                    raise
         best = np.array(
-            [objective(kind, X, y, ref[:, k], a, l1_ratio) for k, a in enumerate(alphas)]
+            [objective(kind, X, y, ref[..., k], a, l1_ratio) for k, a in enumerate(alphas)]
         )
         found = {}
         row = {"problem": name}
@@ -397,7 +472,7 @@ def main():
                         break
                     obj = np.array(
                         [
-                            objective(kind, X, y, coefs[:, k], a, l1_ratio)
+                            objective(kind, X, y, coefs[..., k], a, l1_ratio)
                             for k, a in enumerate(alphas)
                         ]
                     )
