@@ -27,6 +27,15 @@ proximal-Newton quadratic model (with Anderson steps between full sweeps, and on
 designs a float32 curvature term), its gap, line search and intercept.  The outer
 working-set loop's selection and residual are here too (:func:`select_working_set`,
 :func:`residual`).
+
+First-call compilation: kernels compile lazily, for the signatures a call needs, and are
+cached on disk.  With an empty cache most of the dense wide lasso's compilation was numba's
+generic implementations, not these kernels: ``np.partition`` (with the ``np.unique`` of its
+kth argument), ``np.linalg.solve`` and ``@`` (with their error-message string handling) and
+array-to-array slice assignment ``a[:] = b`` (its broadcasting checks), 85% of a 106 s cold
+compilation on the loaded 2-core VM.  The kernels on that path therefore write these out as
+loops (:func:`_copy`, :func:`_kth_smallest`, :func:`_anderson`); ``benchmarks/first_call.py``
+measures the effect.
 """
 
 from __future__ import annotations
@@ -215,8 +224,8 @@ def _anderson(W_hist, K):
 
     ``c = z / sum(z)`` with ``(U U^T / tr + 1e-10 I) z = 1``, ``U_k = w_{k+1} - w_k``; the
     K x K system (K <= ~10) by Gaussian elimination with partial pivoting, written out: numba's
-    ``np.linalg.solve`` and ``@`` cost ~1.6 s of compilation on an idle core for a call that
-    takes microseconds (see the module's note on first-call compilation).
+    ``np.linalg.solve`` and ``@`` took 16.6 s of a 106 s cold compilation (loaded VM) for a
+    call that takes microseconds (see the module's note on first-call compilation).
     """
     m = W_hist.shape[1]
     C = np.zeros((K, K + 1))  # [C | 1], eliminated in place
@@ -1239,7 +1248,8 @@ def _kth_smallest(d, k):
     and a three-way partition, so that the many tied scores (the support's -inf, zero
     columns' +inf) are settled in one pass; O(p) expected.  Written out instead of numba's
     ``np.partition``, whose implementation (with its ``np.unique`` of the kth argument) took
-    ~6 s of compilation on an idle core: a third of the first call's compilation.
+    32 s of a 106 s cold compilation on the loaded VM, for a selection done once per
+    working-set round.
     """
     buf = np.empty(d.shape[0])
     _copy(d, buf)
