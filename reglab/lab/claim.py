@@ -64,7 +64,12 @@ class Rows(Sequence[RunRow]):
     """The successful runs of one claim, with small helpers for verdicts and figures."""
 
     def __init__(self, rows: Iterable[RunRow]):
+        if isinstance(rows, str | bytes):
+            raise TypeError(f"rows must be an iterable of RunRow, not the string {rows!r}")
         self._rows = list(rows)
+        for r in self._rows:
+            if not isinstance(r, RunRow):
+                raise TypeError(f"rows must hold RunRow objects, got {type(r).__name__}")
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -101,7 +106,11 @@ class Rows(Sequence[RunRow]):
         return np.asarray(out, dtype=float)
 
     def mean(self, metric: str) -> float:
-        return float(np.mean(self.values(metric)))
+        """Mean of a scalar ``metric`` over the rows (a ValueError when there are none)."""
+        values = self.values(metric)
+        if not values.size:
+            raise ValueError(f"mean of metric {metric!r} over no rows: nothing was run")
+        return float(np.mean(values))
 
     def all(self, metric: str) -> bool:
         """True when a boolean-like metric is true (non-zero) in every row."""
@@ -471,6 +480,8 @@ def registry() -> dict[str, Claim]:
 
 def get_claim(claim_id: str) -> Claim:
     """The claim with id ``claim_id``; an unknown id raises a KeyError naming the closest ids."""
+    if not isinstance(claim_id, str):
+        raise TypeError(f"claim_id must be a string, got {type(claim_id).__name__}: {claim_id!r}")
     claims = registry()
     if claim_id in claims:
         return claims[claim_id]
@@ -481,7 +492,7 @@ def get_claim(claim_id: str) -> Claim:
     )
 
 
-class UnknownClaimError(KeyError):
+class UnknownClaimError(KeyError, ValueError):
     """Raised for a claim id that is not registered."""
 
     def __str__(self) -> str:  # KeyError would quote the message

@@ -160,8 +160,15 @@ class ResultStore:
         create: bool = True,
         readonly: bool = False,
     ):
+        if not isinstance(path, str | os.PathLike):
+            raise TypeError(f"path must be a file path, got {type(path).__name__}: {path!r}")
+        if not str(path).strip():
+            raise ValueError("path='' is empty: name the SQLite file of the store")
+        for flag, value in (("create", create), ("readonly", readonly)):
+            if not isinstance(value, bool):
+                raise TypeError(f"{flag} must be True or False, got {value!r}")
         self.path = Path(path)
-        self.readonly = bool(readonly)
+        self.readonly = readonly
         self._legacy = False
         self._immutable = False
         if not self.path.exists():

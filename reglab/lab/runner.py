@@ -94,6 +94,12 @@ def plan(
     ``scale`` takes each claim's ``scale`` grid (its default grid when it has none) with the
     seeds of its protocol's power analysis (at least the claim's default seeds).
     """
+    if isinstance(claims, str | Claim):
+        raise TypeError(f"claims must be an iterable of Claim objects, got {claims!r}")
+    claims = list(claims)
+    for c in claims:
+        if not isinstance(c, Claim):
+            raise TypeError(f"claims must hold Claim objects, got {type(c).__name__}: {c!r}")
     if smoke and scale:
         raise ValueError("smoke=True and scale=True: choose one grid")
     if seeds is not None:
@@ -244,6 +250,13 @@ def run_claims(
     the current protocol, through the store's cache when the rows are unchanged.
     """
     _check_count("jobs", jobs, MAX_JOBS)
+    if not isinstance(store, ResultStore):
+        raise TypeError(f"store must be a reglab ResultStore, got {type(store).__name__}")
+    if isinstance(claim_ids, str):  # iterating it would run claims named by its letters
+        raise TypeError(f"claim_ids must be a list of claim ids, not the string {claim_ids!r}")
+    for flag, value in (("smoke", smoke), ("scale", scale), ("force", force)):
+        if not isinstance(value, bool):
+            raise TypeError(f"{flag} must be True or False, got {value!r}")
     claims = list(registry().values()) if claim_ids is None else [get_claim(c) for c in claim_ids]
     tasks = plan(claims, smoke=smoke, seeds=seeds, scale=scale)
     report = RunReport(planned=len(tasks))
