@@ -216,13 +216,13 @@ def run_glmnet(kind, X, y, tol, grid, jobs=1):
         _, r, i = min(best)
         return np.array(curves), (r, i)
     n_train = X.shape[0] * (N_FOLDS - 1) // N_FOLDS
-    lam = 1.0 / (n_train * grid[::-1])  # decreasing lambdas for increasing Cs
+    lam = 1.0 / (n_train * grid)  # increasing Cs: decreasing lambdas, glmnet's order
     est = glmnet.LogitNet(
         alpha=0.0 if kind == "l2multi" else 1.0, lambda_path=lam, standardize=False,
         n_splits=N_FOLDS, random_state=0, scoring="log_loss", tol=tol, max_iter=1000000,
     ).fit(X, y)  # fmt: skip
-    curve = -np.asarray(est.cv_mean_score_)[::-1]
-    return curve[None], (0, N_ALPHAS - 1 - int(est.lambda_max_inx_))
+    curve = -np.asarray(est.cv_mean_score_)
+    return curve[None], (0, int(est.lambda_max_inx_))
 
 
 SOLVERS = {"reglab": run_reglab, "scikit-learn": run_sklearn, "glmnet": run_glmnet}
