@@ -146,6 +146,21 @@ def forest_rows(claim: Claim, verdict: Verdict | None) -> list[ForestRow]:
     ]
 
 
+_LABEL_CHARS = 44
+
+
+def _short_label(label: str) -> str:
+    """A forest-plot row label of at most ``_LABEL_CHARS`` characters: the claim id and the
+    end of the rest (the regime), with an ellipsis where text was cut."""
+    if len(label) <= _LABEL_CHARS:
+        return label
+    head, sep, tail = label.partition(": ")
+    if sep and len(head) < _LABEL_CHARS - 8:
+        room = _LABEL_CHARS - len(head) - 3
+        return f"{head}: …{tail[-room:]}"
+    return label[: _LABEL_CHARS - 1] + "…"
+
+
 # the axis is clipped here (in units of the smallest effect); longer whiskers end in arrows
 _XMIN, _XMAX = -3.0, 6.0
 
@@ -163,7 +178,10 @@ def forest_plot(rows: Sequence[ForestRow]) -> Any:
     import matplotlib.pyplot as plt
 
     n = len(rows)
-    fig, ax = plt.subplots(figsize=(6.4, 0.9 + 0.26 * n), layout="constrained")
+    # labels are cut to a fixed width so that the effects, not the names, get the space
+    # (the full names are on the cards)
+    labels = [_short_label(r.label) for r in reversed(rows)]
+    fig, ax = plt.subplots(figsize=(8.0, 0.9 + 0.26 * n), layout="constrained")
     for i, row in enumerate(rows):
         y = n - 1 - i
         colour = COLOURS.get(row.outcome, "#6e7781")
@@ -179,7 +197,7 @@ def forest_plot(rows: Sequence[ForestRow]) -> Any:
     ax.axvline(0.0, color="#1f2328", lw=0.8)
     ax.axvline(1.0, color="#1f2328", lw=0.8, ls="--")
     ax.set_yticks(range(n))
-    ax.set_yticklabels([r.label for r in reversed(rows)], fontsize=7)
+    ax.set_yticklabels(labels, fontsize=7)
     ax.set_ylim(-0.7, n - 0.3)
     ax.set_xlim(_XMIN - 0.2, _XMAX + 0.2)
     ax.set_xlabel(
