@@ -570,3 +570,37 @@ def test_anderson_weights_solve_the_regularised_normal_equations():
     z = np.linalg.solve(C, np.ones(5))
     np.testing.assert_allclose(K._anderson(W, 5), z / z.sum(), rtol=1e-9)
     assert K._anderson(np.ones((6, 40)), 5).shape == (0,)
+
+
+def test_dense_kernels_give_the_same_with_data_none():
+    # data=None prunes the CSC branches at compile time (first-call cost); the dense results
+    # must be those of the run-time mode=0 branch with empty CSC arrays, bit for bit
+    from reglab.linear.solvers import _cd_kernels as K
+
+    rng = np.random.default_rng(3)
+    n, p = 40, 25
+    X = np.asfortranarray(rng.standard_normal((n, p)))
+    y = rng.standard_normal(n)
+    w = np.where(rng.random(p) < 0.4, rng.standard_normal(p), 0.0)
+    a, b = np.full(p, 0.1), np.full(p, 0.05)
+    ws = np.arange(p, dtype=np.int32)
+    e_f, e_i = np.zeros(0), np.zeros(0, dtype=np.int32)
+    outs = []
+    for data in (None, e_f):
+        r = np.empty(n)
+        K.residual(0, X, data, e_i, e_i, y, w, r)
+        us = np.empty(p)
+        gap = K.gap_and_correlations(
+            0, X, data, e_i, e_i, e_f, e_f, y, w, r, a, b, ws, False, r, us
+        )
+        w2, r2 = w.copy(), r.copy()
+        L = (X**2).sum(axis=0) / n
+        epochs, ws_gap = K.inner_cd(
+            *(0, X, data, e_i, e_i, e_f, e_f, e_f, np.zeros(3), y, w2, r2, L, a, b, ws, False),
+            *(1e-12, 10000, 5, 20, np.zeros(n), np.zeros(1, dtype=np.int64), 20),
+        )
+        outs.append((r, us, gap, w2, epochs, ws_gap))
+    np.testing.assert_allclose(outs[0][0], y - X @ w, rtol=1e-12, atol=1e-12)
+    for x0, x1 in zip(outs[0], outs[1], strict=True):
+        np.testing.assert_array_equal(x0, x1)
+    assert outs[0][5] <= 1e-12  # the inner solve reached its tolerance

@@ -48,6 +48,12 @@ from numba import njit
 # the inputs are validated finite, and NaN/inf semantics are left untouched.
 _REASSOC = {"reassoc", "contract"}
 
+# A dense least-squares call passes ``data=None`` to :func:`inner_cd`,
+# :func:`gap_and_correlations` and :func:`residual`: numba prunes ``if data is None`` branches
+# before type inference, so the CSC loops (and ``_epoch_sparse``) are not compiled for a
+# dense problem's first call.  ``mode`` still selects the branch when ``data`` is an array.
+_DENSE_NONE = None
+
 
 @njit(cache=True, inline="always")
 def _prox1d(z, a, b, L, positive):
@@ -171,26 +177,37 @@ def gap_and_correlations(
         rr += r_true[i] * r_true[i]
         ry += r_true[i] * y[i]
     primal = 0.5 * rp / n + _pen_value(w, a, b, ws)
-    # x_j.r_true computed directly (x_j = X_j - mu_j v in sparse mode)
-    sv = 0.0
-    if mode == 1:
+    # x_j.r_true computed directly (x_j = X_j - mu_j v in sparse mode); data=None is a dense
+    # call whose CSC branch is pruned before typing (see _DENSE_NONE)
+    if data is None:
+        _xt_dense(X, ws, r_true, us)
+    elif mode == 0:
+        _xt_dense(X, ws, r_true, us)
+    else:
+        sv = 0.0
         for i in range(n):
             sv += v[i] * r_true[i]
-    for k in range(ws.shape[0]):
-        j = ws[k]
-        if mode == 0:
-            s = 0.0
-            for i in range(n):
-                s += X[i, j] * r_true[i]
-        else:
+        for k in range(ws.shape[0]):
+            j = ws[k]
             s = 0.0
             for kk in range(indptr[j], indptr[j + 1]):
                 s += data[kk] * r_true[indices[kk]]
-            s -= mu[j] * sv
-        us[k] = s / n
+            us[k] = (s - mu[j] * sv) / n
     scale, conj = _dual_rescaling(us, ws, a, b, positive)
     dual = ry / (n * scale) - 0.5 * rr / (n * scale * scale) - conj
     return primal - dual
+
+
+@njit(cache=True, fastmath=_REASSOC)
+def _xt_dense(X, ws, r, us):
+    """``us[k] = x_{ws[k]}.r / n`` for a dense ``X``."""
+    n = r.shape[0]
+    for k in range(ws.shape[0]):
+        j = ws[k]
+        s = 0.0
+        for i in range(n):
+            s += X[i, j] * r[i]
+        us[k] = s / n
 
 
 @njit(cache=True, inline="always")
@@ -360,7 +377,9 @@ def inner_cd(
         # coordinates it left non-zero; the ws gap still certifies every ws coordinate
         full = K == 0 or not _ACTIVE_CYCLING or (n_hist == 0 and n_cycle % _FULL_EVERY == 0)
         sweep = ws if full else active
-        if mode == 0:
+        if data is None:  # a dense call: the sparse epoch is not compiled (see _DENSE_NONE)
+            _epoch_dense(X, r, w, L, a, b, sweep, positive)
+        elif mode == 0:
             _epoch_dense(X, r, w, L, a, b, sweep, positive)
         else:
             _epoch_sparse(
@@ -1336,15 +1355,30 @@ def select_working_set(u, w, a, norms, positive, size):
 
 @njit(cache=True, fastmath=_REASSOC)
 def residual(mode, X, data, indices, indptr, y, w, r):
-    """``r = y - X w`` (raw columns, no centring) over the non-zero coefficients only."""
+    """``r = y - X w`` (raw columns, no centring) over the non-zero coefficients only.
+
+    ``data=None``: a dense call, its CSC branch pruned before typing (see ``_DENSE_NONE``).
+    """
     _copy(y, r)
+    if data is None:
+        _residual_dense(X, w, r)
+    elif mode == 0:
+        _residual_dense(X, w, r)
+    else:
+        for j in range(w.shape[0]):
+            wj = w[j]
+            if wj == 0.0:
+                continue
+            for k in range(indptr[j], indptr[j + 1]):
+                r[indices[k]] -= wj * data[k]
+
+
+@njit(cache=True, fastmath=_REASSOC)
+def _residual_dense(X, w, r):
+    """``r -= X w`` over the non-zero coefficients of ``w``."""
     for j in range(w.shape[0]):
         wj = w[j]
         if wj == 0.0:
             continue
-        if mode == 0:
-            for i in range(X.shape[0]):
-                r[i] -= wj * X[i, j]
-        else:
-            for k in range(indptr[j], indptr[j + 1]):
-                r[indices[k]] -= wj * data[k]
+        for i in range(X.shape[0]):
+            r[i] -= wj * X[i, j]

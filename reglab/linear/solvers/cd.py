@@ -197,7 +197,8 @@ class CoordinateDescent(Solver):
         else:
             mode = 0
             Xd = problem.fortran()
-            data, indices, indptr = _EMPTY_F, _EMPTY_I, _EMPTY_I
+            # data=None: the kernels' CSC branches are pruned at compile time (first call)
+            data, indices, indptr = K._DENSE_NONE, _EMPTY_I, _EMPTY_I
             mu, v, xv = _EMPTY_F, _EMPTY_F, _EMPTY_F
         # y - X w over the non-zero coefficients only (a warm start along a path is sparse)
         r = np.empty(n)
