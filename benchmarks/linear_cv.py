@@ -252,13 +252,14 @@ def main():
     ap.add_argument("--budget", type=float, default=120.0, help="seconds per fit")
     ap.add_argument("--rtol", type=float, default=1e-2, help="CV curve agreement (relative)")
     ap.add_argument("--only", default=None, help="substring of the row names to run")
+    ap.add_argument("--skip", default=None, help="substring of the row names not to run")
     ap.add_argument("--solvers", default=",".join(SOLVERS))
     ap.add_argument("--jobs", type=int, default=1, help="> 1: also reglab with folds in parallel")
     args = ap.parse_args()
     chosen = [s.strip() for s in args.solvers.split(",")]
     rows = []
     for name, kind, X, y in problems(args.quick):
-        if args.only and args.only not in name:
+        if (args.only and args.only not in name) or (args.skip and args.skip in name):
             continue
         if kind == "lasso":
             grid = reg_grid(X, y, 1.0)
