@@ -433,7 +433,13 @@ def test_memory_order_of_dense_X_does_not_change_the_fit(shape, datafit):
         problem = _problem(datafit, Xo, y, fit_intercept=True)
         assert problem.X.flags.c_contiguous == Xo.flags.c_contiguous  # kept as given
         fits.append(CoordinateDescent(tol=1e-12, max_iter=1000).solve(problem, L1(0.02)))
-    np.testing.assert_allclose(fits[0].coef, fits[1].coef, rtol=1e-9, atol=1e-11)
+    # the centred X differs in its last bits between the two orders, so the two certified
+    # solutions agree as far as the certificate fixes them: the objective to ~tol * F(0), the
+    # coefficients of this (not strongly convex, p > n) lasso to ~sqrt(gap), not bit for bit
+    # (seen: 1.2e-9 apart at gaps 1e-12 and 4e-14, objectives 3e-17 apart)
+    objs = [duality_gap(problem, L1(0.02), f.coef, f.intercept)[1] for f in fits]
+    np.testing.assert_allclose(objs[0], objs[1], rtol=1e-11)
+    np.testing.assert_allclose(fits[0].coef, fits[1].coef, rtol=1e-6, atol=1e-8)
     assert fits[0].dual_gap >= 0 and fits[1].dual_gap >= 0
 
 
