@@ -257,6 +257,9 @@ def run_claims(
     for flag, value in (("smoke", smoke), ("scale", scale), ("force", force)):
         if not isinstance(value, bool):
             raise TypeError(f"{flag} must be True or False, got {value!r}")
+    for name, callback in (("on_start", on_start), ("on_result", on_result)):
+        if callback is not None and not callable(callback):
+            raise TypeError(f"{name} must be callable or None, got {callback!r}")
     claims = list(registry().values()) if claim_ids is None else [get_claim(c) for c in claim_ids]
     tasks = plan(claims, smoke=smoke, seeds=seeds, scale=scale)
     report = RunReport(planned=len(tasks))
