@@ -35,6 +35,13 @@ from reglab.lab.claim import UnknownClaimError
             ),
             TypeError,
             "smoke must be True or False",
+        ),
+        (
+            lambda tmp: run_claims(
+                ["l2-conditioning"], store=ResultStore(tmp / "s.sqlite"), on_start="x"
+            ),
+            TypeError,
+            "on_start must be callable",
         ),  # fmt: skip
     ],
 )
