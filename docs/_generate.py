@@ -54,10 +54,19 @@ def public_names(module_name: str) -> list[str]:
         if name.startswith("__"):
             continue
         obj = getattr(module, name)
-        if inspect.ismodule(obj):
+        if inspect.ismodule(obj) or _is_type_alias(obj):
             continue
         names.append(name)
     return sorted(set(names), key=str.lower)
+
+
+def _is_type_alias(obj) -> bool:
+    """A typing alias (``Params = dict[str, Tensor]``, a ``Literal``): autodoc cannot document
+    it as an object; the functions that use it show it in their signatures."""
+    import types
+    import typing
+
+    return isinstance(obj, types.GenericAlias) or type(obj).__module__ == typing.__name__
 
 
 def _write_if_changed(path: Path, text: str) -> None:
@@ -136,8 +145,9 @@ def _claim_block(claim) -> list[str]:
     if protocol is not None:
         lines += [
             f"Protocol {protocol.id()}: primary metric ``{protocol.metric}``; effect: "
-            f"{rst_escape(protocol.effect)}; smallest effect of interest {protocol.smallest_effect:g} "
-            f"({protocol.direction}); analysis: {protocol.analysis}; {protocol.seeds} seeds.",
+            f"{rst_escape(protocol.effect)}; smallest effect of interest "
+            f"{protocol.smallest_effect:g} ({protocol.direction}); analysis: "
+            f"{rst_escape(protocol.analysis)}; {protocol.seeds} seeds.",
             "",
         ]
     lines += [f"Run it: ``reglab run {claim.id}``; read it: ``reglab show {claim.id}``.", ""]

@@ -27,8 +27,10 @@ class ColorJitter(Transform):
     p : float
         Probability of jittering a sample.
 
-    Sampled parameters
-    ------------------
+    Notes
+    -----
+    The parameters sampled per image (the keys of ``Augmented.params``):
+
     brightness, contrast, saturation : float64 tensor (B,)
         The factors ``b, c, s`` (1 where ``p`` skips a sample).
     hue : float64 tensor (B,)

@@ -13,8 +13,10 @@ from reglab.augment.image._base import Transform, _check_p, _check_range, _unifo
 class HorizontalFlip(Transform):
     """Mirror left-right with probability ``p``: ``out[..., j] = x[..., W - 1 - j]``.
 
-    Sampled parameters
-    ------------------
+    Notes
+    -----
+    The parameters sampled per image (the keys of ``Augmented.params``):
+
     flip : bool tensor (B,)
         True for the samples that are mirrored.
     """
@@ -37,8 +39,10 @@ class HorizontalFlip(Transform):
 class VerticalFlip(HorizontalFlip):
     """Mirror top-bottom with probability ``p``: ``out[..., i, :] = x[..., H - 1 - i, :]``.
 
-    Sampled parameters
-    ------------------
+    Notes
+    -----
+    The parameters sampled per image (the keys of ``Augmented.params``):
+
     flip : bool tensor (B,)
         True for the samples that are mirrored.
     """
@@ -57,8 +61,10 @@ class Rotation(Transform):
     p : float
         Probability of rotating a sample.
 
-    Sampled parameters
-    ------------------
+    Notes
+    -----
+    The parameters sampled per image (the keys of ``Augmented.params``):
+
     angle : float64 tensor (B,)
         Counter-clockwise angle in degrees; 0 for the samples that ``p`` leaves alone.
     """
@@ -107,8 +113,10 @@ class Translation(Transform):
     p : float
         Probability of shifting a sample.
 
-    Sampled parameters
-    ------------------
+    Notes
+    -----
+    The parameters sampled per image (the keys of ``Augmented.params``):
+
     shift : float64 tensor (B, 2)
         ``(tx, ty)`` in pixels, positive to the right and down; zeros where ``p`` skips.
     """
@@ -158,8 +166,10 @@ class RandomResizedCrop(Transform):
     p : float
         Probability of cropping a sample.
 
-    Sampled parameters
-    ------------------
+    Notes
+    -----
+    The parameters sampled per image (the keys of ``Augmented.params``):
+
     box : float64 tensor (B, 4)
         ``(x0, y0, x1, y1)``: pixel coordinates of the crop's top-left and bottom-right
         pixels, inclusive; the full image ``(0, 0, W - 1, H - 1)`` where ``p`` skips.
