@@ -14,8 +14,14 @@ from reglab.lab.stats import (
     NOT_SUPPORTED,
     SUPPORTED,
     Effect,
+    decide_conditional,
     paired_effect,
 )
+
+# the two calibration regimes of mixup-calibration and label-smoothing-bounded-logits, as
+# their protocols name them: the plain net's mean confidence minus accuracy
+OVERCONFIDENT_MIN = 0.05
+CALIBRATED_MAX = 0.03
 
 
 def paired(
@@ -73,3 +79,39 @@ def ci_points(e: Effect, digits: int = 1) -> str:
 def ci(e: Effect, digits: int = 3) -> str:
     """``'-0.012 [-0.018, -0.006]'`` in the effect's own units."""
     return f"{e.estimate:+.{digits}f} [{e.low:+.{digits}f}, {e.high:+.{digits}f}]"
+
+
+def in_calibration_regime(regime: str, excess: float) -> bool:
+    """Whether the plain net is in the regime its protocol names: over-confident
+    (confidence - accuracy > OVERCONFIDENT_MIN) or calibrated (|.| < CALIBRATED_MAX)."""
+    if regime == "over-confident":
+        return excess > OVERCONFIDENT_MIN
+    return abs(excess) < CALIBRATED_MAX
+
+
+def calibration_verdict(
+    effects: dict[str, Effect], regimes_ok: bool, body: str, *, direction: str, smallest: float
+) -> tuple[str, str]:
+    """(outcome, sentence) of a claim that an ECE change holds only in the over-confident
+    regime: CONDITIONAL when it holds there and not in the calibrated one; INCONCLUSIVE when
+    a regime is missing from the grid or a plain net was not in its named regime."""
+    expected = {"over-confident", "calibrated"}
+    if set(effects) != expected:
+        return INCONCLUSIVE, f"Inconclusive: the grid lacks a named regime (ran {sorted(effects)})."
+    outcome = decide_conditional(
+        effects,
+        predicted={"over-confident": True, "calibrated": False},
+        direction=direction,
+        smallest=smallest,
+    )
+    if not regimes_ok:
+        outcome = INCONCLUSIVE
+    sentence = {
+        "CONDITIONAL": f"Holds only when the baseline is over-confident: {body}.",
+        "SUPPORTED": f"Supported in both regimes: {body}.",
+        "NOT SUPPORTED": f"Not supported: {body}.",
+        "INCONCLUSIVE": f"Inconclusive: {body}"
+        + ("" if regimes_ok else " (a regime check failed)")
+        + ".",
+    }[outcome]
+    return outcome, sentence

@@ -49,14 +49,16 @@ from __future__ import annotations
 import numpy as np
 
 from reglab.lab.claim import Claim, Rows, Verdict, empirical_verdict
-from reglab.lab.claims.perturbation._judge import ci, paired
+from reglab.lab.claims.perturbation._judge import (
+    calibration_verdict,
+    ci,
+    in_calibration_regime,
+    paired,
+)
 from reglab.lab.protocol import Protocol
-from reglab.lab.stats import INCONCLUSIVE, decide_conditional
 from reglab.taxonomy import Kind
 
 REGIME = {"mnist1d": "over-confident", "digits": "calibrated"}
-OVERCONFIDENT_MIN = 0.05
-CALIBRATED_MAX = 0.03
 EPOCHS = {"mnist1d": 40, "digits": 100}
 LR, BATCH = 1e-3, 128
 
@@ -199,9 +201,7 @@ class MixupCalibration(Claim):
                        smallest=proto.smallest_effect, regime=regime)  # fmt: skip
             effects[regime] = e
             excess = g.mean("confidence_plain") - g.mean("accuracy_plain")
-            ok = excess > OVERCONFIDENT_MIN if regime == "over-confident" else (
-                abs(excess) < CALIBRATED_MAX
-            )  # fmt: skip
+            ok = in_calibration_regime(regime, excess)
             regimes_ok &= ok
             lines.append(
                 f"{setting} ({regime}; regime check {'holds' if ok else 'FAILS'}): plain train "
@@ -211,31 +211,18 @@ class MixupCalibration(Claim):
                 f"{g.mean('confidence_mixup'):.3f}, ECE {g.mean('ece_mixup'):.3f}; ECE effect "
                 f"{ci(e)}, n={e.n}"
             )
-        if set(effects) != set(REGIME.values()):
-            outcome = INCONCLUSIVE
-            sentence = f"Inconclusive: the grid lacks a named regime (ran {sorted(effects)})."
-        else:
-            outcome = decide_conditional(
-                effects,
-                predicted={"over-confident": True, "calibrated": False},
-                direction=proto.direction,
-                smallest=proto.smallest_effect,
-            )
-            if not regimes_ok:
-                outcome = INCONCLUSIVE
-            o, c = effects["over-confident"], effects["calibrated"]
-            body = (
+        o, c = effects.get("over-confident"), effects.get("calibrated")
+        body = (
+            ""
+            if o is None or c is None
+            else (
                 f"MixUp changes test ECE by {ci(o)} on the over-confident MLP (MNIST-1D) and "
                 f"by {ci(c)} on the calibrated one (digits)"
             )
-            sentence = {
-                "CONDITIONAL": f"Holds only when the baseline is over-confident: {body}.",
-                "SUPPORTED": f"Supported in both regimes: {body}.",
-                "NOT SUPPORTED": f"Not supported: {body}.",
-                "INCONCLUSIVE": f"Inconclusive: {body}"
-                + ("" if regimes_ok else " (a regime check failed)")
-                + ".",
-            }[outcome]
+        )
+        outcome, sentence = calibration_verdict(
+            effects, regimes_ok, body, direction=proto.direction, smallest=proto.smallest_effect
+        )
 
         fig, axes = plt.subplots(1, len(by), figsize=(4.3 * len(by), 3.8), squeeze=False)
         for ax, (setting, g) in zip(axes[0], by.items()):
