@@ -146,6 +146,36 @@ def _spearman_centred(data: np.ndarray) -> float:
     return float(spearmanr(s, g).statistic)
 
 
+def train_and_measure(seed, data, lr, batch_size, max_steps) -> dict[str, float]:
+    """Train the seed's net (the same initialisation for every arm) with SGD at ``lr`` and
+    ``batch_size`` to the target training loss, then measure it: top Hessian eigenvalue
+    (``sharpness``), its ratio to the stability limit 2/lr, steps, train/test squared loss,
+    their gap and the test error. ``data`` is (x, one-hot target, x_test, one-hot test
+    target, test labels)."""
+    import torch
+
+    x, target, xt, target_t, yt = data
+    model = _net(seed)
+    steps = train_to_target(
+        model, x, target, lr=lr, batch_size=batch_size,
+        generator=torch.Generator().manual_seed(seed), max_steps=max_steps,
+    )  # fmt: skip
+    with torch.no_grad():
+        train = float(_squared_loss(model(x), target))
+        test = float(_squared_loss(model(xt), target_t))
+        err = float((model(xt).argmax(1) != yt).double().mean())
+    lam = sharpness(model, x, target, seed=seed % (2**31))
+    return {
+        "sharpness": lam,
+        "stability_ratio": lam * lr / 2.0,
+        "steps": float(steps),
+        "train_loss": train,
+        "test_loss": test,
+        "gap": test - train,
+        "test_err": err,
+    }
+
+
 class SGDNoiseFlatMinima(Claim):
     id = "sgd-noise-flat-minima"
     kind = Kind.TRAINING
@@ -200,7 +230,6 @@ class SGDNoiseFlatMinima(Claim):
     )
 
     def run(self, params, seed):
-        import torch
         import torch.nn.functional as F
 
         from reglab.lab.claims._vision_data import digits
@@ -216,25 +245,8 @@ class SGDNoiseFlatMinima(Claim):
         out: dict[str, float] = {}
         for arm in arms:
             batch, lr = ARMS[arm]
-            model = _net(seed)  # the same initialisation for every arm
-            steps = train_to_target(
-                model, x, target, lr=lr, batch_size=batch,
-                generator=torch.Generator().manual_seed(seed), max_steps=max_steps,
-            )  # fmt: skip
-            with torch.no_grad():
-                train = float(_squared_loss(model(x), target))
-                test = float(_squared_loss(model(xt), target_t))
-                err = float((model(xt).argmax(1) != yt).double().mean())
-            lam = sharpness(model, x, target, seed=seed % (2**31))
-            out |= {
-                f"sharpness_{arm}": lam,
-                f"stability_ratio_{arm}": lam * lr / 2.0,
-                f"steps_{arm}": float(steps),
-                f"train_loss_{arm}": train,
-                f"test_loss_{arm}": test,
-                f"gap_{arm}": test - train,
-                f"test_err_{arm}": err,
-            }
+            m = train_and_measure(seed, (x, target, xt, target_t, yt), lr, batch, max_steps)
+            out |= {f"{name}_{arm}": value for name, value in m.items()}
         if "small" in arms and "gd" in arms:
             out["gap_small_minus_gd"] = out["gap_small"] - out["gap_gd"]
         return out

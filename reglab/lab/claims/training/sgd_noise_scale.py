@@ -106,17 +106,13 @@ class SGDNoiseScale(Claim):
     )
 
     def run(self, params, seed):
-        import torch
         import torch.nn.functional as F
 
         from reglab.lab.claims._vision_data import digits
         from reglab.lab.claims.training.sgd_noise_flat_minima import (
             MAX_STEPS,
             N_TRAIN,
-            _net,
-            _squared_loss,
-            sharpness,
-            train_to_target,
+            train_and_measure,
         )
 
         points = list(params["points"])
@@ -128,25 +124,11 @@ class SGDNoiseScale(Claim):
         x, xt = x.flatten(1), xt.flatten(1)
         target, target_t = F.one_hot(y, 10).float(), F.one_hot(yt, 10).float()
         out: dict[str, float] = {}
+        keep = ("sharpness", "stability_ratio", "steps", "gap", "test_err")
         for point in points:
             lr, batch = POINTS[point]
-            model = _net(seed)
-            steps = train_to_target(
-                model, x, target, lr=lr, batch_size=batch,
-                generator=torch.Generator().manual_seed(seed), max_steps=max_steps,
-            )  # fmt: skip
-            with torch.no_grad():
-                train = float(_squared_loss(model(x), target))
-                test = float(_squared_loss(model(xt), target_t))
-                err = float((model(xt).argmax(1) != yt).double().mean())
-            lam = sharpness(model, x, target, seed=seed % (2**31))
-            out |= {
-                f"sharpness_{point}": lam,
-                f"stability_ratio_{point}": lam * lr / 2,
-                f"steps_{point}": float(steps),
-                f"gap_{point}": test - train,
-                f"test_err_{point}": err,
-            }
+            m = train_and_measure(seed, (x, target, xt, target_t, yt), lr, batch, max_steps)
+            out |= {f"{name}_{point}": m[name] for name in keep}
         if {"high_a", "low_a"} <= set(points):
             out["log_sharp_low_over_high"] = math.log(
                 out["sharpness_low_a"] / out["sharpness_high_a"]
