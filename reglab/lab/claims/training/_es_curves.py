@@ -128,3 +128,22 @@ def replay_stopping(val_loss, patience: int) -> tuple[int, int, bool]:
         if stopper.step(float(v), epoch=epoch):
             return int(stopper.stopped_epoch), int(stopper.best_epoch), True
     return len(val_loss) - 1, int(stopper.best_epoch), False
+
+
+class RecordedCurvesClaim:
+    """Mixin of the three early-stopping claims: one recorded training run per seed at the
+    same split sizes, which each claim replays its own way."""
+
+    n_train = 500
+    n_val = 300
+    n_test = 500
+
+    def curves(self, params, seed: int) -> dict:
+        """The seed's recorded curves (:func:`record_curves`) up to ``params['max_epochs']``."""
+        return record_curves(
+            seed,
+            n_train=self.n_train,
+            n_val=self.n_val,
+            n_test=self.n_test,
+            max_epochs=int(params["max_epochs"]),
+        )

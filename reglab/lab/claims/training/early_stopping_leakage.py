@@ -39,6 +39,7 @@ from __future__ import annotations
 import numpy as np
 
 from reglab.lab.claim import Claim, Rows, Verdict, empirical_verdict
+from reglab.lab.claims.training._es_curves import RecordedCurvesClaim
 from reglab.lab.protocol import Protocol
 from reglab.lab.stats import decide, paired_effect
 from reglab.taxonomy import Kind
@@ -46,7 +47,7 @@ from reglab.taxonomy import Kind
 SMALLEST = 0.005
 
 
-class EarlyStoppingLeakage(Claim):
+class EarlyStoppingLeakage(RecordedCurvesClaim, Claim):
     id = "early-stopping-leakage"
     kind = Kind.TRAINING
     section = "7. Early stopping"
@@ -81,20 +82,9 @@ class EarlyStoppingLeakage(Claim):
         seeds=49,
         pilot_sd=0.0125,
     )
-    n_train = 500
-    n_val = 300
-    n_test = 500
 
     def run(self, params, seed):
-        from reglab.lab.claims.training._es_curves import record_curves
-
-        c = record_curves(
-            seed,
-            n_train=self.n_train,
-            n_val=self.n_val,
-            n_test=self.n_test,
-            max_epochs=int(params["max_epochs"]),
-        )
+        c = self.curves(params, seed)
         picks = {"honest": int(np.argmin(c["val_loss"])), "leaky": int(np.argmin(c["test_err"]))}
         out: dict[str, float | list[float]] = {}
         for name, t in picks.items():

@@ -36,6 +36,7 @@ from __future__ import annotations
 import numpy as np
 
 from reglab.lab.claim import Claim, Rows, Verdict, empirical_verdict
+from reglab.lab.claims.training._es_curves import RecordedCurvesClaim
 from reglab.lab.protocol import Protocol
 from reglab.lab.stats import decide, paired_effect
 from reglab.taxonomy import Kind
@@ -45,7 +46,7 @@ SHORT, LONG = 1, 20
 SMALLEST = 0.01
 
 
-class EarlyStoppingPatience(Claim):
+class EarlyStoppingPatience(RecordedCurvesClaim, Claim):
     id = "early-stopping-patience"
     kind = Kind.TRAINING
     section = "7. Early stopping"
@@ -81,20 +82,11 @@ class EarlyStoppingPatience(Claim):
         seeds=57,
         pilot_sd=0.027,
     )
-    n_train = 500
-    n_val = 300
-    n_test = 500
 
     def run(self, params, seed):
-        from reglab.lab.claims.training._es_curves import record_curves, replay_stopping
+        from reglab.lab.claims.training._es_curves import replay_stopping
 
-        c = record_curves(
-            seed,
-            n_train=self.n_train,
-            n_val=self.n_val,
-            n_test=self.n_test,
-            max_epochs=int(params["max_epochs"]),
-        )
+        c = self.curves(params, seed)
         global_best = float(c["val_loss"].min())
         out: dict[str, float | list[float]] = {"val_loss": c["val_loss"].tolist()}
         for p in PATIENCES:

@@ -54,6 +54,7 @@ from __future__ import annotations
 import numpy as np
 
 from reglab.lab.claim import Claim, Rows, Verdict, empirical_verdict
+from reglab.lab.claims.training._es_curves import RecordedCurvesClaim
 from reglab.lab.protocol import Protocol
 from reglab.lab.stats import decide, intersection_union, paired_effect
 from reglab.taxonomy import Kind
@@ -63,7 +64,7 @@ PRIMARY = 10
 SMALLEST = 0.01
 
 
-class EarlyStoppingRestoreBest(Claim):
+class EarlyStoppingRestoreBest(RecordedCurvesClaim, Claim):
     id = "early-stopping-restore-best"
     kind = Kind.TRAINING
     section = "7. Early stopping"
@@ -114,20 +115,11 @@ class EarlyStoppingRestoreBest(Claim):
             "test superiority over the stopped weights, the comparison the sentence makes",
         ),
     )
-    n_train = 500
-    n_val = 300
-    n_test = 500
 
     def run(self, params, seed):
-        from reglab.lab.claims.training._es_curves import record_curves, replay_stopping
+        from reglab.lab.claims.training._es_curves import replay_stopping
 
-        c = record_curves(
-            seed,
-            n_train=self.n_train,
-            n_val=self.n_val,
-            n_test=self.n_test,
-            max_epochs=int(params["max_epochs"]),
-        )
+        c = self.curves(params, seed)
         out: dict[str, float | list[float]] = {
             "val_loss": c["val_loss"].tolist(),
             "test_loss": c["test_loss"].tolist(),
