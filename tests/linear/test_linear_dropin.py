@@ -180,7 +180,7 @@ def test_multinomial_honours_max_iter_and_warns():
         rl.LogisticRegression(l1_ratio=1.0, max_iter=3).fit(X_IRIS, Y_IRIS)
 
 
-@pytest.mark.parametrize("l1_ratio", [0.0, 0.5])
+@pytest.mark.parametrize("l1_ratio", [0.0, 0.5, 1.0])
 @pytest.mark.parametrize("load", [load_iris, load_wine, load_digits], ids=lambda f: f.__name__)
 def test_multinomial_defaults_converge_without_warning(load, l1_ratio):
     X, y = load(return_X_y=True)
@@ -190,9 +190,10 @@ def test_multinomial_defaults_converge_without_warning(load, l1_ratio):
     K = np.unique(y).size
     problem, _ = prepare(X, y.astype(float), Multinomial(), n_classes=K)
     assert est.dual_gap_ <= 1e-4 * problem.value_scale()
-    # Newton-CG (L2): superlinear, <= 20 steps; block prox-Newton (elastic net) <= 40 cycles,
-    # where FISTA took thousands of iterations
-    assert est.n_iter_[0] <= (20 if l1_ratio == 0 else 40)
+    # Newton-CG (L2) and prox-Newton with the coupled Hessian (L1, elastic net): superlinear,
+    # <= 20 steps on raw (unscaled) features, where FISTA took thousands of iterations and
+    # the class-at-a-time block prox-Newton did not reach tol in 100 cycles on digits (L1)
+    assert est.n_iter_[0] <= 20
 
 
 @pytest.mark.parametrize("solver", [rl.NewtonCG(tol=1e-10), rl.LBFGS(tol=1e-10, max_iter=5000)])

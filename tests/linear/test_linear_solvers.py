@@ -522,8 +522,10 @@ def test_inner_cd_doubling_checks_certify_and_overshoot_at_most_twice(anderson_k
 @pytest.mark.parametrize("positive", [False, True])
 @pytest.mark.parametrize("size", [1, 7, 40, 199])
 def test_select_working_set_matches_a_stable_argsort(positive, size):
-    # the support and unpenalised features first (score -inf), zero columns last (+inf), ties
-    # by index; the result sorted ascending without a sort (one pass in index order)
+    # the support and unpenalised features first (score -inf), zero columns last (+inf);
+    # every feature tied (to rounding) with the size-th score is taken too, so that the order
+    # of a floating-point sum cannot decide between tied features; the result sorted
+    # ascending without a sort (one pass in index order)
     from reglab.linear.solvers import _cd_kernels as K
 
     rng = np.random.default_rng(size)
@@ -536,7 +538,15 @@ def test_select_working_set_matches_a_stable_argsort(positive, size):
     with np.errstate(divide="ignore", invalid="ignore"):
         d = np.where(w != 0, -np.inf, np.where(norms == 0, np.inf, np.where(a == 0, -np.inf,
                      (a - val) / np.sqrt(norms))))  # fmt: skip
-    expected = np.sort(np.argsort(d, kind="stable")[:size])
+    kth = np.sort(d)[size - 1]
+    band = kth + 1e-9 * abs(kth) if np.isfinite(kth) else kth
+    expected = np.flatnonzero(d <= band)
+    assert expected.size >= size
+    # a score 1e-16 relative away from the threshold (a sum in another order) is taken alike
+    jitter = u * (1.0 + 1e-16 * rng.standard_normal(p))
+    np.testing.assert_array_equal(
+        K.select_working_set(jitter, w, a, norms, positive, size), expected
+    )
     got = K.select_working_set(u, w, a, norms, positive, size)
     assert got.dtype == np.int32
     np.testing.assert_array_equal(got, expected)

@@ -8,9 +8,10 @@ Massias, 2021, AISTATS).  When ``n > p`` on dense data the inner solver runs on 
 matrix (covariance updates, Friedman et al. 2010).  Logistic: proximal Newton (newGLMNET,
 Yuan, Ho & Lin, 2012) with the same working sets and a numba CD on the quadratic model (on
 its Gram matrix for small dense working sets); for the Logistic datafit with every feature
-penalised the gap, Armijo search and intercept are compiled too.  Multinomial: the same
-prox-Newton inner solver one class at a time (block prox-Newton), each cycle closed by the exact
-minimisation over the shift the softmax ignores (:meth:`CoordinateDescent._solve_multinomial`).
+penalised the gap, Armijo search and intercept are compiled too.  Multinomial: prox-Newton
+with the exact coupled Hessian (CD over feature-class pairs, intercepts eliminated), each step
+closed by the exact minimisation over the shift the softmax ignores
+(:meth:`CoordinateDescent._solve_multinomial`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from reglab.linear._problem import duality_gap
 from reglab.linear._validation import check_positive_int
 from reglab.linear.datafits import Logistic, Multinomial, Quadratic, _norm_weights
 from reglab.linear.solvers import _cd_kernels as K
+from reglab.linear.solvers import _multinomial_kernels as MK
 from reglab.linear.solvers._base import Solver, SolveResult, init_coef
 
 _EMPTY_I = np.zeros(0, dtype=np.int32)
@@ -432,27 +434,36 @@ class CoordinateDescent(Solver):
 
     # ------------------------------------------------------------- multinomial
     def _solve_multinomial(self, problem, penalty, w0, b0):
-        """Block prox-Newton over the classes, then the best common shift of every feature.
+        """Proximal Newton with the coupled multinomial Hessian, on working sets of features.
 
-        With the other classes' scores fixed, the multinomial loss in class k's scores
-        ``z_k`` has gradient ``c (p_k - y_k)`` and the *diagonal* Hessian ``c p_k (1 - p_k)``,
-        so the binary prox-Newton inner solver (:func:`newton_inner`, intercept step
-        eliminated exactly) applies to each class unchanged, followed by an Armijo search on
-        the full objective (glmnet's multinomial algorithm, Friedman, Hastie & Tibshirani,
-        2010, JSS 33(1), section 4).  One class at a time cannot move a feature's
-        coefficients of all classes together, a direction the loss ignores (softmax is
-        invariant to ``w_j. + t``) but the penalty does not: each cycle ends with the exact
-        minimisation over that shift, ``argmin_t sum_k a_j |w_jk - t| + b_j/2 (w_jk - t)^2``
-        (the median for L1), which took wine's L1 path from a creeping 2e-2 relative gap after
-        100 cycles to 1e-6 in 50.  One outer iteration is one cycle; the gap is computed after
-        it.
+        Each outer iteration forms the quadratic model of the multinomial datafit at the
+        current scores with its exact ``K x K``-per-sample Hessian and minimises it (plus the
+        penalty) by coordinate descent over (feature, class) pairs and the intercept block
+        (:func:`_multinomial_kernels.multinomial_newton_inner`), then takes an Armijo step on
+        the full objective (Lee, Sun & Saunders, 2014, SIAM J. Optim. 24(3)).  The inner
+        tolerance tightens 10x per step, so the outer iterations converge superlinearly.
+        The previous class-at-a-time scheme (glmnet's, Friedman, Hastie & Tibshirani, 2010,
+        JSS 33(1), section 4: each class with its diagonal Hessian) converged linearly
+        across cycles: scikit-learn's digits with L1 at ``C=1`` was still above ``tol=1e-4``
+        after 100 cycles (2.96 s) on the 2-core VM.
+
+        Working sets (Massias, Gramfort & Salmon, 2018) rank features by the celer score of
+        their largest class correlation ``max_k |x_j^T theta_k|``.  A CD step cannot move a
+        feature's coefficients of all classes together, a direction the loss ignores
+        (softmax is invariant to ``w_j. + t``) but the penalty does not: each outer
+        iteration ends with the exact minimisation over that shift,
+        ``argmin_t sum_k a_j |w_jk - t| + b_j/2 (w_jk - t)^2`` (the median for L1).  The gap
+        is computed at the start of every outer iteration, with the intercept re-solved
+        exactly so that the dual constraint it imposes holds.
         """
         X, y, df, sw = problem.X, problem.y, problem.datafit, problem.sample_weight
         n, p = X.shape
         Kc = problem.n_classes
         W, B = init_coef(problem, w0, b0)
+        W = np.array(W, dtype=np.float64)
         B = np.array(B, dtype=np.float64)
         a, bq = penalty.separable_coefficients(p)
+        norms = problem.col_sq_norms()
         tol_abs = self._tol_abs(problem)
         if problem.is_sparse:
             mode, Xd = 1, _EMPTY_2D
@@ -463,51 +474,59 @@ class CoordinateDescent(Solver):
             data, indices, indptr = _EMPTY_F, _EMPTY_I, _EMPTY_I
         c = _norm_weights(sw, n)
         onehot = Multinomial._onehot(y, Kc)
-        ws = np.arange(p, dtype=np.int32)
         inner_tol = 0.1 if w0 is None else 1e-4
         Z = np.asarray(problem.matvec(W)) + B
+        size = min(p, max(self.ws_start, 2 * int(np.count_nonzero(np.any(W != 0, axis=1)))))
+        prev_gap = np.inf
         gap = np.inf
         n_iter = 0
         for n_iter in range(1, self.max_iter + 1):  # noqa: B007 (read after the loop)
-            B_cert = problem.optimal_intercept(Z - B, B) if problem.explicit_intercept else B
-            gap = duality_gap(problem, penalty, W, B_cert)[0]
+            if problem.explicit_intercept:
+                B_cert = problem.optimal_intercept(Z - B, B)
+                Z = Z + (B_cert - B)
+                B = B_cert
+            gap = duality_gap(problem, penalty, W, B)[0]
             if gap <= tol_abs or not np.isfinite(gap):
                 break
-            for k in range(Kc):
-                P = np.exp(Z - Z.max(axis=1, keepdims=True))
-                P /= P.sum(axis=1, keepdims=True)
-                g = np.ascontiguousarray(c * (P[:, k] - onehot[:, k]))
-                d = np.ascontiguousarray(c * P[:, k] * (1.0 - P[:, k]))
-                wk = np.ascontiguousarray(W[:, k])
-                delta = np.zeros(p)
-                q = np.zeros(n)
-                db = np.zeros(1)
-                K.newton_inner(
-                    *(mode, Xd, data, indices, indptr, g, d, wk, delta, q, ws, a, bq),
-                    *(penalty.positive, problem.explicit_intercept, db, 200, inner_tol),
-                    *(self._anderson_depth(problem), _EMPTY_2D32, _EMPTY_F),
-                )
-                q += db[0]
-                f0 = df.value(y, Z, sw) + penalty.value(W)
-                decrease = g @ q + penalty.value(wk + delta) - penalty.value(wk)
-                t = 1.0
-                for _ in range(30):  # Armijo, sigma = 0.01, on the full objective
-                    Zt = Z.copy()
-                    Zt[:, k] += t * q
-                    Wt = W.copy()
-                    Wt[:, k] = wk + t * delta
-                    if df.value(y, Zt, sw) + penalty.value(Wt) <= f0 + 0.01 * t * decrease:
-                        Z, W = Zt, Wt
-                        B[k] += t * db[0]
-                        break
-                    t *= 0.5
+            P = np.exp(Z - Z.max(axis=1, keepdims=True))
+            P /= P.sum(axis=1, keepdims=True)
+            G = c[:, None] * (P - onehot)
+            U = np.asarray(problem.rmatvec(G))  # X^T G = -X^T theta, (p, K)
+            if penalty.positive:
+                u = np.max(-U, axis=1)
+            else:
+                u = np.max(np.abs(U), axis=1)
+            w_any = _row_max_abs(W)
+            ws = self._ws(u, w_any, a, norms, penalty.positive, size, p)
+            Delta = np.zeros((p, Kc))
+            Qt = np.zeros((Kc, n))
+            db = np.zeros(Kc)
+            Xws = X[:, ws] if problem.is_sparse else Xd[:, ws]
+            H, N, R, Minv = MK.multinomial_model_curvatures(Xws, P, c, problem.explicit_intercept)
+            MK.multinomial_newton_inner(
+                *(mode, Xd, data, indices, indptr, np.ascontiguousarray(G.T)),
+                *(np.ascontiguousarray(P.T), c, W, Delta, Qt, ws, a, bq, penalty.positive),
+                *(H, N, R, Minv, db, 200, inner_tol),
+            )
+            Q = Qt.T
+            f0 = df.value(y, Z, sw) + penalty.value(W)
+            decrease = float(np.sum(G * Q)) + penalty.value(W + Delta) - penalty.value(W)
+            t = 1.0
+            for _ in range(30):  # Armijo, sigma = 0.01, on the full objective
+                Wt = W + t * Delta
+                Zt = Z + t * Q
+                if df.value(y, Zt, sw) + penalty.value(Wt) <= f0 + 0.01 * t * decrease:
+                    break
+                t *= 0.5
+            W, Z, B = Wt, Zt, B + t * db
             if not penalty.positive:
                 shift = _best_common_shift(W, a, bq)
-                W = W - shift[:, None]
-                Z = Z - np.asarray(problem.matvec(shift))[:, None]
+                if np.any(shift != 0.0):
+                    W = W - shift[:, None]
+                    Z = Z - np.asarray(problem.matvec(shift))[:, None]
             inner_tol = max(inner_tol * 0.1, 1e-13)
-        if problem.explicit_intercept:
-            B = problem.optimal_intercept(Z - B, B)
+            size = self._next_size(size, ws, _row_max_abs(W), p, gap, prev_gap)
+            prev_gap = gap
         return self._finish(W, B, _clip_rounding(gap, problem), n_iter, tol_abs)
 
     @staticmethod
@@ -535,6 +554,11 @@ class CoordinateDescent(Solver):
                 break
             t *= 0.5
         return t
+
+
+def _row_max_abs(W):
+    """Per feature, the largest absolute coefficient over the classes (0: feature unused)."""
+    return np.max(np.abs(W), axis=1)
 
 
 def _best_common_shift(W, a, b):
