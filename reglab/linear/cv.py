@@ -36,9 +36,10 @@ from reglab.linear.estimators import (
     _ClassifierBase,
     _LinearRegressorBase,
 )
-from reglab.linear.path import _grid_or_given, compute_path
+from reglab.linear.path import _grid_or_given, compute_path, path_on_gram, warn_failed
 from reglab.linear.penalties import L1L2, L2
 from reglab.linear.solvers import ClosedForm, ridge_grid
+from reglab.linear.solvers._gram_path import fold_gram, syrk_gram
 
 __all__ = ["RidgeCV", "LassoCV", "ElasticNetCV", "LogisticRegressionCV"]
 
@@ -101,6 +102,42 @@ def _ridge_fold(make_problem_fn, penalty, alphas, solver, score_fn, X, y, sw, tr
         problem.y_offset - problem.X_offset @ coefs if problem.fit_intercept else 0 * alphas
     )
     return score_fn((alphas, coefs, intercepts), X[test], y[test], _subset(sw, test))
+
+
+def _shared_gram_applies(full, sw, folds, runs):
+    """Whether every fold's path runs on a Gram matrix derived from the full data's.
+
+    As :class:`CoordinateDescent` would choose per fold (its ``gram`` setting, dense ``X``,
+    more training rows than features in every fold), with every feature penalised at every
+    alpha (:func:`reglab.linear.path._gram_path_applies`) and no zero sample weight (the
+    full problem drops those rows, so its rows would no longer be ``X``'s).
+    """
+    from reglab.linear.path import _gram_path_applies
+
+    if full.is_sparse or (sw is not None and not np.all(sw > 0)):
+        return False
+    n_train = min(full.n_samples - te.size for _, te in folds)
+    for _, penalty, alphas, solver, _ in runs:
+        if not _gram_path_applies(full, penalty, alphas, solver):
+            return False
+        if not (solver.gram is True or n_train > full.n_features):
+            return False
+    return True
+
+
+def _gram_fold(T, sums, full, rows, runs, X, y, sw, test):
+    """One fold's held-out MSE curves, one per entry of ``runs``, on its derived Gram matrix."""
+    G, q, yy, d, e = fold_gram(
+        T, full.X, full.y, rows, test, center=full.fit_intercept, zy=sums[0], zr=sums[1]
+    )
+    x_off, y_off = full.X_offset + d, full.y_offset + e
+    out = []
+    for _, penalty, alphas, solver, _ in runs:
+        coefs, _, _, failed = path_on_gram(G, q, yy, penalty, alphas, solver)
+        warn_failed(solver, failed, alphas.size, stacklevel=2)
+        intercepts = y_off - x_off @ coefs if full.fit_intercept else np.zeros(alphas.size)
+        out.append(_mse((alphas, coefs, intercepts), X[test], y[test], _subset(sw, test)))
+    return out
 
 
 def _mse(path, X, y, sw):
@@ -227,12 +264,28 @@ class _RegressorCV(_CVMixin, _LinearRegressorBase):
         for ratio in ratios:
             penalty = self._penalty_unit(ratio)
             alphas = _grid_or_given(full, penalty, self.alphas, self.eps, self.n_alphas)
-            solver = self._solver(penalty)
-            errors = Parallel(n_jobs=_jobs(self.n_jobs))(
-                delayed(_fold)(make, penalty, alphas, solver, _mse, X, y, sw, tr, te)
-                for tr, te in folds
+            runs.append([ratio, penalty, alphas, self._solver(penalty), None])
+        if _shared_gram_applies(full, sw, folds, runs):
+            # one Gram of all the rows; each fold's from it minus its held-out rows' Gram
+            # (_gram_path.fold_gram), computed once for every l1_ratio
+            T = syrk_gram(full.X, 1.0)
+            n = full.n_samples
+            full._cache["gram"] = (T / n, full.X.T @ full.y / n, float(full.y @ full.y) / n)
+            rows = np.ones(n) if sw is None else np.sqrt(sw / np.mean(sw))
+            sums = (full.X.T @ full.y, full.X.T @ rows)
+            per_fold = Parallel(n_jobs=_jobs(self.n_jobs))(
+                delayed(_gram_fold)(T, sums, full, rows, runs, X, y, sw, te) for _, te in folds
             )
-            runs.append((ratio, penalty, alphas, solver, np.column_stack(errors)))
+            for r, run in enumerate(runs):
+                run[4] = np.column_stack([errs[r] for errs in per_fold])
+        else:
+            for run in runs:
+                _, penalty, alphas, solver, _ = run
+                errors = Parallel(n_jobs=_jobs(self.n_jobs))(
+                    delayed(_fold)(make, penalty, alphas, solver, _mse, X, y, sw, tr, te)
+                    for tr, te in folds
+                )
+                run[4] = np.column_stack(errors)
         best = int(np.argmin([r[4].mean(axis=1).min() for r in runs]))
         ratio, penalty, alphas, solver, errors = runs[best]
         path = compute_path(full, penalty, alphas, solver)

@@ -178,6 +178,42 @@ def _check_init(value, shape, name):
     return arr
 
 
+def _gram_path_applies(problem, penalty, alphas, solver) -> bool:
+    """Whether the whole path can run compiled on the Gram matrix (:mod:`._gram_path`).
+
+    That is what :class:`CoordinateDescent` would do alpha by alpha: least squares on dense
+    ``X`` with its Gram form chosen (``gram=True``, or ``'auto'`` and ``n > p``), one output,
+    an elastic-net-type penalty whose coefficients scale with alpha and penalise every
+    feature at every alpha of the grid (an unpenalised feature needs the general gap).
+    """
+    from reglab.linear.solvers import CoordinateDescent
+
+    if not isinstance(solver, CoordinateDescent) or problem.n_classes != 1:
+        return False
+    if not isinstance(problem.datafit, Quadratic) or problem.is_sparse:
+        return False
+    if not (
+        solver.gram is True or (solver.gram == "auto" and problem.n_samples > problem.n_features)
+    ):
+        return False
+    if not callable(getattr(penalty, "separable_coefficients", None)):
+        return False
+    return bool(
+        alphas.min() > 0 and np.all(penalty.with_alpha(1.0).is_penalized(problem.n_features))
+    )
+
+
+def _check_finite_gaps(solver, gaps):
+    """A non-finite gap is an overflow, refused as a single solve refuses it (Solver._finish)."""
+    bad = np.flatnonzero(~np.isfinite(gaps))
+    if bad.size:
+        raise ValueError(
+            f"{type(solver).__name__}: the duality gap is {gaps[bad[0]]}; the objective "
+            "overflows float64 at this scale of X, y or alpha (rescale X and y, e.g. with "
+            "StandardScaler)"
+        )
+
+
 def compute_path(
     problem, penalty, alphas, solver, *, coef_init=None, intercept_init=None, extrapolate=True
 ):
@@ -202,7 +238,20 @@ def compute_path(
         _check_init(intercept_init, None, "intercept_init"),
     )
     failed = []
-    for k, alpha in enumerate(alphas):
+    fast = _gram_path_applies(problem, penalty, alphas, solver)
+    if fast:
+        from reglab.linear.solvers._gram_path import problem_gram
+
+        G, q, yy = problem_gram(problem)
+        coefs, gaps, n_iters, failed = path_on_gram(
+            G, q, yy, penalty, alphas, solver, w, extrapolate
+        )
+        intercepts = (
+            problem.y_offset - problem.X_offset @ coefs
+            if problem.fit_intercept
+            else np.zeros(alphas.size)
+        )
+    for k, alpha in enumerate([] if fast else alphas):
         w_start = _secant_start(coefs, alphas, k) if extrapolate and k >= 2 else w
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
@@ -215,15 +264,38 @@ def compute_path(
         intercepts[k] = unscale(problem, res.coef, res.intercept)[1]
         gaps[k] = res.dual_gap
         n_iters[k] = res.n_iter
+    warn_failed(solver, failed, alphas.size, stacklevel=4)
+    return _make_result(alphas, coefs, gaps, intercepts, n_iters)
+
+
+def warn_failed(solver, failed, n_alphas, stacklevel=3):
+    """One ConvergenceWarning for a path, naming the worst ``(alpha, gap)`` of ``failed``."""
     if failed:
         worst = max(failed, key=lambda t: t[1])
         warnings.warn(
-            f"{type(solver).__name__} did not converge at {len(failed)} of {alphas.size} alphas; "
+            f"{type(solver).__name__} did not converge at {len(failed)} of {n_alphas} alphas; "
             f"largest duality gap {worst[1]:.3e} at alpha={worst[0]:.3e}. Increase max_iter or tol.",
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
-    return _make_result(alphas, coefs, gaps, intercepts, n_iters)
+
+
+def path_on_gram(G, q, yy, penalty, alphas, solver, w0=None, extrapolate=True):
+    """The compiled warm-started path of ``solver`` on Gram statistics (see :mod:`._gram_path`).
+
+    ``G = X^T X / n``, ``q = X^T y / n``, ``yy = ||y||^2 / n`` of a centred least-squares
+    problem; ``alphas`` decreasing.  Returns ``(coefs (p, n_alphas), gaps, n_iters, failed)``
+    with ``failed`` the ``(alpha, gap)`` pairs above ``tol * F(0)``; an overflowing gap
+    raises as a single solve's does.
+    """
+    from reglab.linear.solvers._gram_path import run_gram_path
+
+    coefs, gaps, n_iters, tol_abs = run_gram_path(
+        solver, G, q, yy, penalty, alphas, w0, extrapolate
+    )
+    _check_finite_gaps(solver, gaps)
+    failed = [(a, g) for a, g in zip(alphas, gaps, strict=True) if not g <= tol_abs]
+    return coefs, gaps, n_iters, failed
 
 
 def _is_count(alphas) -> bool:
