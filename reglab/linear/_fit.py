@@ -12,6 +12,7 @@ from reglab.linear._problem import make_problem
 from reglab.linear._validation import check_sample_weight, check_X_y
 from reglab.linear.datafits import Logistic, Multinomial, Quadratic
 from reglab.linear.solvers import ClosedForm, CoordinateDescent, NewtonCG, Solver
+from reglab.linear.solvers._polish import polish_quadratic
 
 
 def prepare(X, y, datafit, *, sample_weight=None, fit_intercept=True, n_classes=1):
@@ -61,6 +62,21 @@ def default_solver(datafit, penalty, tol, max_iter) -> Solver:
     ):
         return ClosedForm(tol=tol)
     return CoordinateDescent(tol=tol, max_iter=max_iter)
+
+
+def solve_polished(solver, problem, penalty, w0=None):
+    """One estimator fit: the solver's certified solution, then its exact polish.
+
+    For least squares the converged iterate is replaced by the optimum on its support
+    (:func:`~reglab.linear.solvers._polish.polish_quadratic`) when that keeps its signs and
+    does not increase the duality gap; the closed form is exact already.  Paths and CV do
+    not polish each alpha: they are certified by the gap, and only a final fit is compared
+    to the optimum coefficient by coefficient.
+    """
+    res = solver.solve(problem, penalty, w0)
+    if isinstance(solver, ClosedForm):
+        return res
+    return polish_quadratic(problem, penalty, res)
 
 
 def resolve_solver(solver, datafit, penalty, tol, max_iter) -> Solver:
@@ -125,4 +141,4 @@ def encode_binary(y):
     return classes, np.where(y_idx == 1, 1.0, -1.0)
 
 
-__all__ = ["prepare", "resolve_solver", "unscale", "encode_binary", "Logistic"]
+__all__ = ["prepare", "resolve_solver", "solve_polished", "unscale", "encode_binary", "Logistic"]

@@ -11,13 +11,18 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 
+from reglab._validation import _show
+
 
 def as_float(value, name: str, dtype=np.float64):
     """``np.asarray(value, dtype)``, with a conversion failure naming the argument."""
     try:
         return np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as err:
-        raise TypeError(f"{name} must be numeric, got {type(value).__name__} ({err})") from None
+        raise TypeError(
+            f"{name} must be numeric, got {name}={_show(value)} of type {type(value).__name__} "
+            f"({err})"
+        ) from None
 
 
 def check_scalar_nonneg(value, name: str, *, allow_zero: bool = True) -> float:
@@ -130,14 +135,15 @@ def check_sample_weight(sample_weight, n_samples: int, dtype) -> np.ndarray | No
     """Validate sample weights: finite, >= 0, not all zero, one per sample."""
     if sample_weight is None:
         return None
-    sw = np.asarray(sample_weight)
+    # converted first: a string or an opaque object must fail naming sample_weight, not in
+    # NumPy's float() of a 0-d array
+    sw = as_float(sample_weight, "sample_weight", dtype)
     if sw.ndim == 0:
-        sw = np.full(n_samples, float(sw))
+        sw = np.full(n_samples, sw, dtype=dtype)
     if sw.ndim != 1 or sw.shape[0] != n_samples:
         raise ValueError(
             f"sample_weight has shape {sw.shape} but X has {n_samples} samples; they must match"
         )
-    sw = as_float(sw, "sample_weight", dtype)
     check_finite(sw, "sample_weight")
     if np.any(sw < 0):
         raise ValueError(f"sample_weight must be >= 0, got min(sample_weight)={sw.min()!r}")

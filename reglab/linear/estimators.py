@@ -21,7 +21,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from reglab.linear._fit import encode_binary, prepare, resolve_solver, unscale
+from reglab.linear._fit import encode_binary, prepare, resolve_solver, solve_polished, unscale
 from reglab.linear._validation import check_l1_ratio, check_sample_weight, check_scalar_nonneg
 from reglab.linear.datafits import Logistic, Multinomial, Quadratic
 from reglab.linear.penalties import L1, L1L2, L2
@@ -95,7 +95,7 @@ class _LinearRegressorBase(RegressorMixin, BaseEstimator):
             w0 = None
             if prev is not None and prev.shape == (Y.shape[1], X.shape[1]):
                 w0 = prev[k]
-            res = solver.solve(problem, penalty, w0)
+            res = solve_polished(solver, problem, penalty, w0)
             self.solver_ = solver
             coef, intercept = unscale(problem, res.coef, res.intercept)
             coefs.append(coef)
@@ -723,7 +723,7 @@ class GeneralizedLinearEstimator(RegressorMixin, BaseEstimator):
         # scikit-learn's warm start: reuse coef_ only when its shape fits the new data
         if self.warm_start and coef_prev is not None and np.shape(coef_prev) == (X.shape[1],):
             w0 = coef_prev
-        res = solver.solve(problem, penalty, w0)
+        res = solve_polished(solver, problem, penalty, w0)
         coef, intercept = unscale(problem, res.coef, res.intercept)
         self.coef_ = coef.astype(dtype)
         self.intercept_ = dtype.type(intercept)

@@ -38,14 +38,7 @@ ESTIMATORS = [
 
 
 def _expected_failures(estimator):
-    """The CV estimators, each with the reason a CV estimator cannot pass the check; and the
-    weak-penalty sparse fit of GeneralizedLinearEstimator's defaults (see below)."""
-    if type(estimator) is GeneralizedLinearEstimator and estimator.datafit is None:
-        # L1(alpha=0.01) on sparse X at the default tol=1e-4 (relative to F(0)) certifies the
-        # objective, not predictions to the check's rtol=1e-7: the weighted and repeated fits
-        # stop 4e-7 apart. At tol=1e-12 both reach the optimum and the check passes
-        # (test_sparse_weight_equivalence_at_a_tight_tolerance).
-        return {"check_sample_weight_equivalence_on_sparse_data": "tol=1e-4 vs rtol=1e-7"}
+    """The CV estimators' expected failures, each with its reason; none for the others."""
     if type(estimator).__name__.endswith("CV") and not isinstance(estimator, RidgeCV):
         # a weighted dataset and its repeated-rows copy are split into different folds, so the
         # selected alpha (hence the fit) legitimately differs; RidgeCV's default is the exact

@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from reglab._validation import check_int
 from reglab.linear._validation import check_scalar_nonneg
 
 
@@ -40,7 +41,12 @@ class Solver:
         if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or max_iter < 1:
             raise ValueError(f"max_iter must be a positive integer, got max_iter={max_iter!r}")
         self.max_iter = int(max_iter)
-        self.verbose = verbose
+        # scikit-learn's convention: a bool or a non-negative int (a string is refused)
+        self.verbose = (
+            bool(verbose)
+            if isinstance(verbose, bool | np.bool_)
+            else check_int(verbose, "verbose", low=0)
+        )
 
     def check(self, datafit, penalty) -> None:
         """Raise ``TypeError`` naming every method this solver needs and does not find."""

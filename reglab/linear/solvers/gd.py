@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from reglab._validation import check_bool
 from reglab.linear._problem import duality_gap
-from reglab.linear._validation import check_positive_int
+from reglab.linear._validation import check_positive_int, check_scalar_nonneg
 from reglab.linear.solvers._base import Solver, SolveResult, init_coef
 
 
@@ -34,10 +35,9 @@ class _FirstOrder(Solver):
     ):
         super().__init__(tol=0.0 if tol is None else tol, max_iter=max_iter, verbose=verbose)
         self.fixed_steps = tol is None
-        if step is not None and (not np.isfinite(step) or step <= 0):
-            raise ValueError(f"step must be a positive finite number, got step={step!r}")
-        self.step = step
-        self.keep_history = bool(keep_history)
+        # step: None (1/L) or a positive finite number; keep_history a bool (bool("no") is True)
+        self.step = None if step is None else check_scalar_nonneg(step, "step", allow_zero=False)
+        self.keep_history = check_bool(keep_history, "keep_history")
         self.check_every = check_positive_int(check_every, "check_every")
         self.history_ = None
 
