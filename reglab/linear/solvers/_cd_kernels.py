@@ -1356,6 +1356,33 @@ def select_working_set(u, w, a, norms, positive, size):
     return out
 
 
+@njit(cache=True)
+def take_columns(data, indices, indptr, cols):
+    """The CSC arrays ``(data, indices, indptr)`` of the columns ``cols``, in that order.
+
+    What ``X[:, cols]`` gives, without scipy's per-call validation and index-dtype handling,
+    which took 70 of the 80 us of a 3 000-column copy on the quick sparse lasso (CV paths
+    run it at every outer iteration).
+    """
+    nc = cols.shape[0]
+    out_ptr = np.empty(nc + 1, dtype=np.int32)
+    out_ptr[0] = 0
+    for k in range(nc):
+        j = cols[k]
+        out_ptr[k + 1] = out_ptr[k] + (indptr[j + 1] - indptr[j])
+    nnz = out_ptr[nc]
+    out_data = np.empty(nnz)
+    out_idx = np.empty(nnz, dtype=np.int32)
+    for k in range(nc):
+        j = cols[k]
+        pos = out_ptr[k]
+        for kk in range(indptr[j], indptr[j + 1]):
+            out_data[pos] = data[kk]
+            out_idx[pos] = indices[kk]
+            pos += 1
+    return out_data, out_idx, out_ptr
+
+
 @njit(cache=True, fastmath=_REASSOC)
 def residual(mode, X, data, indices, indptr, y, w, r):
     """``r = y - X w`` (raw columns, no centring) over the non-zero coefficients only.
