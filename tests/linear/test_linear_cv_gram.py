@@ -185,3 +185,39 @@ def test_gram_path_with_an_alpha_of_zero_takes_the_general_route():
     # certified: the reported gap bounds the true suboptimality of the least-squares fit
     assert 0 <= f(path[1][:, -1]) - f(ols) <= path[2][-1] + 1e-15
     assert path[2][-1] <= 1e-10 * 0.5 * np.mean(y**2)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [(np.nan, "X contains NaN"), (np.inf, "X contains inf"), (-np.inf, "X contains inf"),
+     (1e160, "X is too large for float64")],
+)  # fmt: skip
+def test_one_pass_validation_still_names_each_bad_x(order, value, match):
+    # the single dot-product pass (_finite_and_in_scale) only skips checks it proves; a bad
+    # entry anywhere still gets the exact check's message
+    from reglab.linear._validation import _finite_and_in_scale, check_X_y
+
+    X, y = _tall(n=50, p=6)
+    X = np.asarray(X, order=order)
+    assert _finite_and_in_scale(X)
+    X[37, 4] = value
+    assert not _finite_and_in_scale(X)
+    with pytest.raises(ValueError, match=match):
+        check_X_y(X, y)
+    with pytest.raises(ValueError, match=match):
+        rl.lasso_path(X, y, n_alphas=3)
+
+
+def test_one_pass_validation_accepts_what_the_exact_checks_accept():
+    from reglab.linear._validation import _finite_and_in_scale, check_scale, check_X_y
+
+    rng = np.random.default_rng(0)
+    for scale in (1e-200, 1.0, 1e140):
+        X = rng.standard_normal((100, 8)) * scale
+        check_scale(X, "X")  # within the limit
+        assert _finite_and_in_scale(X)
+    # float32 sums of squares overflow at 3.4e38: the fast pass declines, the exact checks pass
+    X32 = (rng.standard_normal((100, 8)) * 1e18).astype(np.float32)
+    assert not _finite_and_in_scale(X32)
+    check_X_y(X32, np.ones(100, dtype=np.float32))
