@@ -84,7 +84,7 @@ def test_inner_solution_satisfies_the_models_optimality_conditions(sparse, fit_i
         args = (0, Xs, np.zeros(0), np.zeros(0, np.int32), np.zeros(0, np.int32))
     MK.multinomial_newton_inner(
         *args, np.ascontiguousarray(G.T), np.ascontiguousarray(Pm.T), c, W, Delta, Qt, ws,
-        a, b, False, H, N_, R, Minv, db, 100000, 1e-14,
+        a, b, False, H, N_, R, Minv, db, 100000, 1e-14, 5,
     )  # fmt: skip
     A, Hfull = _explicit_hessian(c, Pm)
     x = np.concatenate([Delta.ravel(), db])

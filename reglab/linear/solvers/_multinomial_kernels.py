@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from reglab.linear.solvers._cd_kernels import _prox1d
+from reglab.linear.solvers._cd_kernels import _anderson, _prox1d
 
 _REASSOC = {"reassoc", "contract"}
 
@@ -56,6 +56,82 @@ def _optimal_intercept_step(Gt, cP, Qt, s, Minv, db):
         for m in range(Kc):
             acc -= Minv[k, m] * r[m]
         db[k] = acc
+
+
+@njit(cache=True, fastmath=_REASSOC)
+def _model_value(Gt, cP, Pt, Qt, s, db):
+    """Smooth part of the model, ``sum_i g_i.q_i + 1/2 c_i (sum_k p_ik q_ik^2 - (p_i.q_i)^2)``.
+
+    ``q_i = Qt[:, i] + db`` (``Qt`` holds ``X Delta``, ``s_i = p_i . (X Delta)_i``).
+    """
+    Kc, n = Gt.shape
+    f = 0.0
+    for i in range(n):
+        si = s[i]
+        quad = 0.0
+        for k in range(Kc):
+            q = Qt[k, i] + db[k]
+            si += Pt[k, i] * db[k]
+            f += Gt[k, i] * q
+            quad += cP[k, i] * q * q
+        ci = 0.0
+        for k in range(Kc):
+            ci += cP[k, i]
+        f += 0.5 * (quad - ci * si * si)
+    return f
+
+
+@njit(cache=True, fastmath=_REASSOC)
+def _anderson_step(Gt, cP, Pt, W, Delta, Qt, s, db, ws, act_j, act_k, a, b, positive, hist,
+                   qhist, shist, dbhist, Ka):  # fmt: skip
+    """Anderson extrapolation of the active coordinates' last ``Ka + 1`` iterates.
+
+    ``X Delta``, ``s`` and the eliminated intercepts are affine in ``Delta`` and the weights
+    sum to one, so the candidate's are the same combination of the recorded ones (no pass
+    over ``X``).  The candidate replaces the iterate only when the model's value drops
+    (Bertrand & Massias, 2021, AISTATS, as :func:`_cd_kernels._newton_anderson`).
+    """
+    cw = _anderson(hist, Ka)
+    if cw.shape[0] != Ka:
+        return
+    Kc, n = Gt.shape
+    n_act = act_j.shape[0]
+    cand = np.zeros(n_act)
+    Q_c = np.zeros((Kc, n))
+    s_c = np.zeros(n)
+    db_c = np.zeros(Kc)
+    for h in range(Ka):
+        ch = cw[h]
+        for t in range(n_act):
+            cand[t] += ch * hist[h + 1, t]
+        for k in range(Kc):
+            db_c[k] += ch * dbhist[h + 1, k]
+            for i in range(n):
+                Q_c[k, i] += ch * qhist[h + 1, k, i]
+        for i in range(n):
+            s_c[i] += ch * shist[h + 1, i]
+    pen_old = 0.0
+    pen_new = 0.0
+    for t in range(n_act):
+        j = ws[act_j[t]]
+        k = act_k[t]
+        old = W[j, k] + Delta[j, k]
+        new = W[j, k] + cand[t]
+        if positive and new < 0.0:
+            return
+        pen_old += a[j] * abs(old) + 0.5 * b[j] * old * old
+        pen_new += a[j] * abs(new) + 0.5 * b[j] * new * new
+    new_val = _model_value(Gt, cP, Pt, Q_c, s_c, db_c) + pen_new
+    if new_val >= _model_value(Gt, cP, Pt, Qt, s, db) + pen_old:
+        return
+    for t in range(n_act):
+        Delta[ws[act_j[t]], act_k[t]] = cand[t]
+    for k in range(Kc):
+        db[k] = db_c[k]
+        for i in range(n):
+            Qt[k, i] = Q_c[k, i]
+    for i in range(n):
+        s[i] = s_c[i]
 
 
 @njit(cache=True, fastmath=_REASSOC)
@@ -82,6 +158,7 @@ def multinomial_newton_inner(
     db,
     max_epochs,
     tol,
+    anderson_k,
 ):
     """CD on the coupled prox-Newton model of the multinomial datafit (see the module).
 
@@ -99,8 +176,9 @@ def multinomial_newton_inner(
     cap.  ``db`` is re-solved from scratch at each full sweep, so rounding cannot drift.
 
     glmnet's active-set cycling: a full sweep, then sweeps over the non-zero coordinates
-    until they settle, then a full sweep to confirm; only a full sweep may stop.  Stops
-    when the largest change ``|t| sqrt(H)`` of a full sweep is below
+    until they settle, then a full sweep to confirm; only a full sweep may stop.  Between
+    full sweeps the active coordinates are Anderson-extrapolated every ``anderson_k + 1``
+    epochs (0: off).  Stops when the largest change ``|t| sqrt(H)`` of a full sweep is below
     ``tol * max(1, max |w| sqrt(H))``.  Returns the number of epochs.
     """
     Kc, n = Gt.shape
@@ -114,6 +192,14 @@ def multinomial_newton_inner(
     if intercept:
         _optimal_intercept_step(Gt, cP, Qt, s, Minv, db)
     active = np.ones((nws, Kc), dtype=np.bool_)
+    Ka = anderson_k
+    act_j = np.zeros(0, dtype=np.int64)
+    act_k = np.zeros(0, dtype=np.int64)
+    hist = np.zeros((Ka + 1, 0))
+    qhist = np.zeros((Ka + 1, Kc, n))
+    shist = np.zeros((Ka + 1, n))
+    dbhist = np.zeros((Ka + 1, Kc))
+    n_hist = 0
     full = True
     epoch = 0
     for epoch in range(1, max_epochs + 1):  # noqa: B007 (returned)
@@ -169,10 +255,43 @@ def multinomial_newton_inner(
         if converged and full:
             break
         if full:
+            n_act = 0
             for kk_ in range(nws):
                 j = ws[kk_]
                 for k in range(Kc):
                     active[kk_, k] = W[j, k] + Delta[j, k] != 0.0
+                    if active[kk_, k]:
+                        n_act += 1
+            if Ka > 0:
+                act_j = np.empty(n_act, dtype=np.int64)
+                act_k = np.empty(n_act, dtype=np.int64)
+                t = 0
+                for kk_ in range(nws):
+                    for k in range(Kc):
+                        if active[kk_, k]:
+                            act_j[t] = kk_
+                            act_k[t] = k
+                            t += 1
+                hist = np.zeros((Ka + 1, n_act))
+            n_hist = 0  # a full sweep breaks the sequence of active-set iterates
+        elif Ka > 0 and not converged:
+            for t in range(act_j.shape[0]):
+                hist[n_hist, t] = Delta[ws[act_j[t]], act_k[t]]
+            for k in range(Kc):
+                dbhist[n_hist, k] = db[k]
+                for i in range(n):
+                    qhist[n_hist, k, i] = Qt[k, i]
+            for i in range(n):
+                shist[n_hist, i] = s[i]
+            n_hist += 1
+            if n_hist == Ka + 1:
+                n_hist = 0
+                # fmt: off
+                _anderson_step(
+                    Gt, cP, Pt, W, Delta, Qt, s, db, ws, act_j, act_k, a, b, positive,
+                    hist, qhist, shist, dbhist, Ka,
+                )
+                # fmt: on
         full = converged
     if intercept:
         _optimal_intercept_step(Gt, cP, Qt, s, Minv, db)

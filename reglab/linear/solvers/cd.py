@@ -504,7 +504,7 @@ class CoordinateDescent(Solver):
             MK.multinomial_newton_inner(
                 *(mode, Xd, data, indices, indptr, np.ascontiguousarray(G.T)),
                 *(np.ascontiguousarray(P.T), c, W, Delta, Qt, ws, a, bq, penalty.positive),
-                *(H, N, R, Minv, db, 200, inner_tol),
+                *(H, N, R, Minv, db, 200, inner_tol, self._anderson_depth(problem)),
             )
             Q = Qt.T
             f0 = df.value(y, Z, sw) + penalty.value(W)
