@@ -68,3 +68,24 @@ def test_sparse_path_certified_and_agrees_with_sklearn(fit_intercept, l1_ratio, 
     for k, alpha in enumerate(res.alphas):
         sub = primal(res.coefs[:, k], alpha) - primal(ref[:, k], alpha)
         assert sub <= tol * f0 + 1e-12 * f0
+
+
+@pytest.mark.parametrize("scoring", [None, "accuracy", "neg_log_loss"])
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("sparse_X", [False, True])
+def test_logistic_cv_builtin_scores_equal_the_scorer(scoring, n_classes, sparse_X):
+    """The all-Cs-at-once scores equal scikit-learn's scorer called on each C's estimator."""
+    from sklearn.datasets import make_classification
+    from sklearn.metrics import get_scorer
+
+    X, y = make_classification(
+        120, 8, n_informative=5, n_classes=n_classes, random_state=0, flip_y=0.2
+    )
+    X = sp.csr_matrix(X) if sparse_X else X
+    kw = dict(Cs=6, l1_ratios=[1.0], tol=1e-8, max_iter=1000, use_legacy_attributes=False)
+    fast = rl.LogisticRegressionCV(scoring=scoring, **kw).fit(X, y)
+    # a scorer object (not a name) takes the generic per-C route
+    slow = rl.LogisticRegressionCV(scoring=get_scorer(scoring or "accuracy"), **kw).fit(X, y)
+    np.testing.assert_allclose(fast.scores_, slow.scores_, rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(fast.coefs_paths_, slow.coefs_paths_)
+    assert fast.C_ == slow.C_
