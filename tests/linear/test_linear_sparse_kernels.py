@@ -89,3 +89,30 @@ def test_logistic_cv_builtin_scores_equal_the_scorer(scoring, n_classes, sparse_
     np.testing.assert_allclose(fast.scores_, slow.scores_, rtol=1e-12, atol=1e-15)
     np.testing.assert_array_equal(fast.coefs_paths_, slow.coefs_paths_)
     assert fast.C_ == slow.C_
+
+
+def test_sparse_warm_start_with_stale_correlations_still_certified():
+    """A warm-started sparse solve ranks its first working set by the correlations cached by
+    the previous solve on the problem; stale ones (another penalty) cost work, never the
+    certificate."""
+    from reglab.linear._fit import prepare
+    from reglab.linear.datafits import Quadratic
+    from reglab.linear.penalties import L1L2
+    from reglab.linear.solvers import CoordinateDescent
+
+    X, y = _sparse_problem(seed=3)
+    problem, _ = prepare(X, y, Quadratic())
+    solver = CoordinateDescent(tol=1e-10)
+    big = L1L2(alpha=0.5, l1_ratio=0.3)
+    solver.solve(problem, big)  # leaves its correlations in the problem's cache
+    small = L1L2(alpha=1e-3, l1_ratio=1.0)
+    res = solver.solve(problem, small, w0=np.zeros(X.shape[1]))
+    fresh, _ = prepare(X, y, Quadratic())
+    ref = CoordinateDescent(tol=1e-12).solve(fresh, small)
+    assert res.converged and res.dual_gap <= 1e-10 * problem.value_scale()
+
+    def objective(w):
+        r = problem.y - problem.matvec(w)
+        return 0.5 * r @ r / X.shape[0] + small.value(w)
+
+    assert objective(res.coef) - objective(ref.coef) <= 1e-10 * problem.value_scale()

@@ -220,6 +220,21 @@ class CoordinateDescent(Solver):
         ws_all = np.arange(p, dtype=np.int32)
         u = np.empty(p)
         u_acc = np.empty(p)
+        # sparse, warm-started (the next alpha of a path): the first working set is ranked by
+        # the correlations X^T theta the previous solve on this problem ended with, and its
+        # full gap is skipped; the certificate is the gap after the working-set solve.  Not
+        # after a solve that its warm start already certified (the next one likely is too,
+        # and its first gap is then all it costs).  Quick sparse 5-fold CV, 600/1600 solves:
+        # lasso 1343 -> 742 full gaps (570 inner solves both), elastic net 2988 -> 2152
+        # (1102 -> 1152 inner solves).
+        u_prev, prev_immediate = problem._cache.get("sparse_u", (None, True))
+        if not (mode == 1 and all_pen):
+            u_prev = None
+        skip_first = (
+            w0 is not None and u_prev is not None and not prev_immediate and self.max_iter > 1
+        )
+        have_u = False
+        first_epochs = 0
         for n_iter in range(1, self.max_iter + 1):  # noqa: B007 (read after the loop)
             if n_iter > 1:
                 # fresh residual: the certificate must not inherit the drift of CD's updates
@@ -227,13 +242,18 @@ class CoordinateDescent(Solver):
                 if mode == 1:
                     m_sv[:] = (mu @ w, v @ r, v @ v)
             r_true = r + m_sv[0] * v if mode == 1 else r
-            if all_pen:
+            skip = skip_first and n_iter == 1
+            if skip:
+                gap = np.inf  # the inner tolerance is then tol_abs
+            elif all_pen:
                 # one compiled pass: X^T theta for the ranking and the gap, the primal from r
                 gap = K.gap_and_correlations(
                     *(mode, Xd, data, indices, indptr, mu, v, y, w, r_true, a, b, ws_all),
                     *(penalty.positive, r_true, u),
                 )
-                if acc_flag[0]:
+                have_u = True
+                # the extrapolated dual point only when the residual's does not certify
+                if acc_flag[0] and not (mode == 1 and gap <= tol_abs):
                     gap = min(
                         gap,
                         K.gap_and_correlations(
@@ -245,9 +265,9 @@ class CoordinateDescent(Solver):
                 thetas = [r_true / n] + ([r_acc / n] if acc_flag[0] else [])
                 gap = min(duality_gap(problem, penalty, w, 0.0, theta=th)[0] for th in thetas)
                 u = problem.rmatvec(r_true / n)
-            if gap <= tol_abs or not np.isfinite(gap):
+            if not skip and (gap <= tol_abs or not np.isfinite(gap)):
                 break
-            ws = self._ws(u, w, a, norms, penalty.positive, size, p)
+            ws = self._ws(u_prev if skip else u, w, a, norms, penalty.positive, size, p)
             compact = mode == 1 and ws.shape[0] < p
             if compact:
                 # the working set's columns copied next to each other: CD sweeps then walk
@@ -261,7 +281,7 @@ class CoordinateDescent(Solver):
                 wc, cols = w, (data, indices, indptr)
                 ws_args = (mu, v, xv, m_sv, y, w, r, L, a, b)
                 ws_inner = ws
-            K.inner_cd(
+            n_ep, _ = K.inner_cd(
                 mode,
                 Xd,
                 *cols,
@@ -287,9 +307,14 @@ class CoordinateDescent(Solver):
             )
             if compact:
                 w[ws] = wc
+            first_epochs = n_ep if n_iter == 1 else first_epochs
             # skglm/celer rule: twice the support (at least ws_start); doubled on stagnation
             size = self._next_size(size, ws, w, p, gap, prev_gap)
             prev_gap = gap
+        if mode == 1 and have_u:
+            # "immediate": certified at its warm start, or (skipped) after one inner check
+            quick = skip_first and n_iter == 2 and first_epochs <= _CHECK_FIRST[1]
+            problem._cache["sparse_u"] = (u, n_iter == 1 or quick)
         return self._finish(w, 0.0, _clip_rounding(gap, problem), n_iter, tol_abs)
 
     def _solve_gram(self, problem, penalty, w0):
