@@ -40,7 +40,7 @@ from reglab.linear.estimators import (
 from reglab.linear.path import _grid_or_given, compute_path, path_on_gram, warn_failed
 from reglab.linear.penalties import L1L2, L2
 from reglab.linear.solvers import ClosedForm, ridge_grid
-from reglab.linear.solvers._gram_path import fold_gram, syrk_gram
+from reglab.linear.solvers._gram_path import fold_gram, held_out_mse, syrk_gram
 
 __all__ = ["RidgeCV", "LassoCV", "ElasticNetCV", "LogisticRegressionCV"]
 
@@ -128,7 +128,7 @@ def _shared_gram_applies(full, sw, folds, runs):
 
 def _gram_fold(T, sums, full, rows, runs, X, y, sw, test):
     """One fold's held-out MSE curves, one per entry of ``runs``, on its derived Gram matrix."""
-    G, q, yy, d, e = fold_gram(
+    G, q, yy, d, e, held_out = fold_gram(
         T, full.X, full.y, rows, test, center=full.fit_intercept, zy=sums[0], zr=sums[1]
     )
     x_off, y_off = full.X_offset + d, full.y_offset + e
@@ -136,8 +136,12 @@ def _gram_fold(T, sums, full, rows, runs, X, y, sw, test):
     for _, penalty, alphas, solver, _ in runs:
         coefs, _, _, failed = path_on_gram(G, q, yy, penalty, alphas, solver)
         warn_failed(solver, failed, alphas.size, stacklevel=2)
-        intercepts = y_off - x_off @ coefs if full.fit_intercept else np.zeros(alphas.size)
-        out.append(_mse((alphas, coefs, intercepts), X[test], y[test], _subset(sw, test)))
+        # the held-out error from the held-out rows' Gram (O(p^2) per alpha), or directly
+        mse = None if held_out is None else held_out_mse(held_out, coefs, d, e)
+        if mse is None:
+            intercepts = y_off - x_off @ coefs if full.fit_intercept else np.zeros(alphas.size)
+            mse = _mse((alphas, coefs, intercepts), X[test], y[test], _subset(sw, test))
+        out.append(mse)
     return out
 
 

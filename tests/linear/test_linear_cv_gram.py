@@ -45,7 +45,7 @@ def test_fold_gram_equals_the_folds_own_gram(fit_intercept, weighted, test_share
     T = syrk_gram(full.X, 1.0)
     test = np.sort(rng.choice(X.shape[0], int(test_share * X.shape[0]), replace=False))
     train = np.setdiff1d(np.arange(X.shape[0]), test)
-    G, q, yy, d, e = fold_gram(T, full.X, full.y, rows, test, center=fit_intercept)
+    G, q, yy, d, e, _ = fold_gram(T, full.X, full.y, rows, test, center=fit_intercept)
     fold, _ = prepare(
         X[train], y[train], Quadratic(), sample_weight=None if sw is None else sw[train],
         fit_intercept=fit_intercept,
@@ -221,3 +221,43 @@ def test_one_pass_validation_accepts_what_the_exact_checks_accept():
     X32 = (rng.standard_normal((100, 8)) * 1e18).astype(np.float32)
     assert not _finite_and_in_scale(X32)
     check_X_y(X32, np.ones(100, dtype=np.float32))
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_held_out_mse_from_the_gram_equals_the_residuals(fit_intercept, weighted):
+    from reglab.linear.cv import _mse
+    from reglab.linear.solvers._gram_path import held_out_mse
+
+    X, y = _tall(n=300, p=12, seed=10, shift=3.0)
+    rng = np.random.default_rng(2)
+    sw = rng.uniform(0.5, 2.0, X.shape[0]) if weighted else None
+    full, _ = prepare(X, y, Quadratic(), sample_weight=sw, fit_intercept=fit_intercept)
+    rows = np.ones(X.shape[0]) if sw is None else np.sqrt(sw / sw.mean())
+    test = np.arange(0, X.shape[0], 4)
+    G, q, yy, d, e, held_out = fold_gram(
+        syrk_gram(full.X, 1.0), full.X, full.y, rows, test, center=fit_intercept
+    )
+    coefs = rng.standard_normal((X.shape[1], 7))
+    intercepts = (full.y_offset + e) - (full.X_offset + d) @ coefs
+    if not fit_intercept:
+        intercepts = np.zeros(7)
+    direct = _mse((None, coefs, intercepts), X[test], y[test], None if sw is None else sw[test])
+    np.testing.assert_allclose(held_out_mse(held_out, coefs, d, e), direct, rtol=1e-11)
+
+
+def test_held_out_mse_declines_when_the_residual_is_tiny(monkeypatch):
+    # noiseless y: at small alpha the held-out error is ~1e-12 of y's spread, where the
+    # Gram form's difference of terms has no digits left; the residuals are formed instead
+    from reglab.linear.solvers._gram_path import held_out_mse
+
+    X, _ = _tall(n=300, p=12, seed=11)
+    y = X @ np.linspace(-1, 1, 12)
+    full, _ = prepare(X, y, Quadratic(), fit_intercept=True)
+    test = np.arange(0, 300, 5)
+    out = fold_gram(syrk_gram(full.X, 1.0), full.X, full.y, np.ones(300), test)
+    exact = np.linalg.lstsq(full.X, full.y, rcond=None)[0][:, None]
+    assert held_out_mse(out[5], exact, out[3], out[4]) is None
+    shared = rl.LassoCV(cv=5, tol=1e-12, eps=1e-6).fit(X, y)
+    direct = _without_shared_gram(monkeypatch, rl.LassoCV(cv=5, tol=1e-12, eps=1e-6), X, y)
+    np.testing.assert_allclose(shared.mse_path_, direct.mse_path_, rtol=1e-7, atol=1e-20)

@@ -224,7 +224,7 @@ def fold_gram(T, Z, yz, rows, test, center=True, zy=None, zr=None):
         mask[test] = False
         Zr, yr, rr = Z[mask], yz[mask], rows[mask]
         empty = np.zeros(0, dtype=np.intp)
-        return fold_gram(syrk_gram(Zr, 1.0), Zr, yr, rr, empty, center=center)
+        return fold_gram(syrk_gram(Zr, 1.0), Zr, yr, rr, empty, center=center)[:5] + (None,)
     Zt, yt, rt = Z[test], yz[test], rows[test]
     # Z_te^T [r_te, yz_te] in one pass over the held-out rows; the training rows' sums are
     # the whole data's minus these (Z^T r is 0 by the centring, up to rounding: computed)
@@ -239,6 +239,37 @@ def fold_gram(T, Z, yz, rows, test, center=True, zy=None, zr=None):
         d, e = np.zeros(Z.shape[1]), 0.0
     q = zy_R / W_R - d * e
     yy = yy_R / W_R - e * e
-    G = (T - syrk_gram(Zt, 1.0)) / W_R if test.size else T / W_R
+    if not test.size:
+        return T / W_R - np.outer(d, d), q, max(yy, 0.0), d, e, None
+    Tte = syrk_gram(Zt, 1.0)
+    G = (T - Tte) / W_R
+    held_out = (Tte, zt, float(yt @ yt), float(rt @ rt), float(rt @ yt))
     G -= np.outer(d, d)
-    return G, q, max(yy, 0.0), d, e
+    return G, q, max(yy, 0.0), d, e, held_out
+
+
+def held_out_mse(held_out, coefs, d, e):
+    """Weighted held-out MSE of every column of ``coefs`` from the held-out rows' Gram.
+
+    With ``Z_te``, ``yz_te``, ``r_te`` the held-out rows as :func:`fold_gram` takes them and
+    the fold's intercept ``c = e - d^T w`` (in the whole data's centred coordinates), the
+    scaled residuals are ``yz_te - Z_te w - c r_te``, so the MSE, weighted by ``r_i^2``, is
+
+        (yz.yz - 2 w^T Z^T yz + w^T (Z^T Z) w - 2 c (r.yz - w^T Z^T r) + c^2 r.r) / r.r
+
+    over the held-out rows: O(p^2) per alpha instead of O(n_te p), from the Gram matrix the
+    fold needed anyway.  As a difference of terms it loses digits when the residual is tiny
+    against them; where it falls below 1e-6 of their size (a relative error above ~1e-10)
+    ``None`` is returned and the caller forms the residuals directly.
+    """
+    Tte, zt, yy, rr, ry = held_out
+    TW = Tte @ coefs
+    quad = np.einsum("ij,ij->j", coefs, TW)
+    lin_y = zt[:, 1] @ coefs
+    lin_r = zt[:, 0] @ coefs
+    c = e - d @ coefs
+    total = yy - 2.0 * lin_y + quad - 2.0 * c * (ry - lin_r) + c * c * rr
+    size = yy + 2.0 * np.abs(lin_y) + quad + 2.0 * np.abs(c * (ry - lin_r)) + c * c * rr
+    if not np.all(total >= 1e-6 * size):
+        return None
+    return total / rr
