@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from reglab.linear.datafits import Logistic, Multinomial, Quadratic, _norm_weights
+from reglab.linear.datafits import Logistic, Multinomial, Quadratic, _norm_weights, _softmax_rows
 
 
 @dataclass
@@ -140,14 +140,14 @@ class Problem:
         if self.n_classes > 1:
             b = np.zeros(z.shape[1]) if b0 is None else np.array(b0, dtype=np.float64)
             c = _norm_weights(sw, len(y))
+            cy = c @ Multinomial._onehot(y, z.shape[1])  # the weight of each class
             for _ in range(n_newton):
-                g = df.raw_gradient(y, z + b, sw).sum(axis=0)
+                P = _softmax_rows(z + b)  # one softmax per step for gradient and Hessian
+                cP = c @ P
+                g = cP - cy
                 if np.max(np.abs(g)) < 1e-14:
                     break
-                Z = z + b
-                P = np.exp(Z - Z.max(axis=1, keepdims=True))
-                P /= P.sum(axis=1, keepdims=True)
-                H = np.diag(c @ P) - (P * c[:, None]).T @ P
+                H = np.diag(cP) - (P * c[:, None]).T @ P
                 b = b - np.linalg.lstsq(H, g, rcond=None)[0]
                 b -= b.mean()
             return b

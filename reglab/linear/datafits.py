@@ -24,15 +24,36 @@ from scipy.special import expit, log_expit, xlogy
 __all__ = ["Quadratic", "Logistic", "Multinomial"]
 
 
+def _row_max(Z) -> np.ndarray:
+    """``max_k Z_ik`` per row, as ``K`` column-wise maxima.
+
+    NumPy's ``Z.max(axis=1)`` on an (n, K) array with few classes reduces each short row
+    separately: 191 us for 1797 x 10, against 58 us for ten elementwise ``maximum`` calls.
+    """
+    m = np.array(Z[:, 0], dtype=np.float64)
+    for k in range(1, Z.shape[1]):
+        np.maximum(m, Z[:, k], out=m)
+    return m
+
+
 def _logsumexp_rows(Z, keepdims=False) -> np.ndarray:
     """``log sum_k exp(Z_ik)`` per row, shifted by the row maximum (no overflow).
 
     NumPy only: scipy.special.logsumexp's generality costs ~10x on (n, K) arrays, and the
-    multinomial solvers call this once per iteration.
+    multinomial solvers call this once per iteration.  The row sum is a product with a vector
+    of ones (BLAS, 5 us for 1797 x 10 against 96 us for ``sum(axis=1)``).
     """
-    m = Z.max(axis=1, keepdims=True)
-    out = np.log(np.exp(Z - m).sum(axis=1, keepdims=True)) + m
-    return out if keepdims else out[:, 0]
+    m = _row_max(Z)
+    E = np.exp(Z - m[:, None])
+    out = np.log(E @ np.ones(Z.shape[1])) + m
+    return out[:, None] if keepdims else out
+
+
+def _softmax_rows(Z) -> np.ndarray:
+    """Row-wise softmax ``exp(Z_ik) / sum_k exp(Z_ik)`` (shifted by the row maximum)."""
+    E = np.exp(Z - _row_max(Z)[:, None])
+    E /= (E @ np.ones(Z.shape[1]))[:, None]
+    return E
 
 
 def _norm_weights(sample_weight, n: int) -> np.ndarray:
@@ -168,8 +189,10 @@ class Multinomial(_Datafit):
 
     def raw_gradient(self, y, Z, sample_weight=None) -> np.ndarray:
         c = _norm_weights(sample_weight, len(y))
-        P = np.exp(Z - _logsumexp_rows(Z, keepdims=True))
-        return c[:, None] * (P - self._onehot(y, Z.shape[1]))
+        P = _softmax_rows(Z)
+        P[np.arange(len(y)), np.asarray(y, dtype=np.intp)] -= 1.0
+        P *= c[:, None]
+        return P
 
     def raw_hessian(self, y, Z, sample_weight=None) -> np.ndarray:
         """Diagonal of the Hessian in ``Z``: ``c_i p_ik (1 - p_ik)``, shape (n, K).
@@ -179,7 +202,7 @@ class Multinomial(_Datafit):
         held fixed, which block (one class at a time) Newton methods use.
         """
         c = _norm_weights(sample_weight, len(y))
-        P = np.exp(Z - _logsumexp_rows(Z, keepdims=True))
+        P = _softmax_rows(Z)
         return c[:, None] * P * (1.0 - P)
 
     def gradient(self, X, y, W, intercept=0.0, sample_weight=None) -> np.ndarray:

@@ -20,7 +20,13 @@ import numpy as np
 
 from reglab.linear._problem import duality_gap
 from reglab.linear._validation import check_positive_int
-from reglab.linear.datafits import Logistic, Multinomial, Quadratic, _norm_weights
+from reglab.linear.datafits import (
+    Logistic,
+    Multinomial,
+    Quadratic,
+    _norm_weights,
+    _softmax_rows,
+)
 from reglab.linear.solvers import _cd_kernels as K
 from reglab.linear.solvers import _gram_path as GP
 from reglab.linear.solvers import _multinomial_kernels as MK
@@ -511,8 +517,7 @@ class CoordinateDescent(Solver):
             gap = duality_gap(problem, penalty, W, B)[0]
             if gap <= tol_abs or not np.isfinite(gap):
                 break
-            P = np.exp(Z - Z.max(axis=1, keepdims=True))
-            P /= P.sum(axis=1, keepdims=True)
+            P = _softmax_rows(Z)
             G = c[:, None] * (P - onehot)
             U = np.asarray(problem.rmatvec(G))  # X^T G = -X^T theta, (p, K)
             if penalty.positive:

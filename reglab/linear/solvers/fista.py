@@ -65,6 +65,25 @@ class _Reparam:
             out = out - np.multiply.outer(np.ones(out.shape[0]), self.m @ w)
         return out
 
+    def diag_hessian(self, D):
+        """``sum_i D_i x~_ij^2`` per column (and per class for ``D`` of shape (n, K)).
+
+        The diagonal of ``X~^T diag(D) X~``: the Jacobi preconditioner of Newton-CG.
+        """
+        if self.dense is not None:
+            return (self.dense * self.dense).T @ D
+        X = self.problem.X
+        sq = X.multiply(X) if sp.issparse(X) else X * X
+        if self.problem.mu is not None:  # implicit centring: x_j - mu_j v
+            raise NotImplementedError("diag_hessian needs an explicit design")
+        out = np.asarray(sq.T @ D)
+        if self.center:
+            xd = np.asarray(X.T @ D)
+            m = self.m if D.ndim == 1 else self.m[:, None]
+            out = out - 2 * m * xd + m**2 * D.sum(axis=0)
+        s2 = self.s**2
+        return out / (s2 if out.ndim == 1 else s2[:, None])
+
     def rmatvec(self, R):
         if self.dense is not None:
             return self.dense.T @ R

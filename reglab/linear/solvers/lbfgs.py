@@ -214,7 +214,9 @@ class NewtonCG(LBFGS):
             return value + 0.5 * float(np.sum(bq * wt * wt)), Z, G
 
         def dot(u, v):
-            return float(np.sum(u[0] * v[0]) + np.sum(np.asarray(u[1]) * np.asarray(v[1])))
+            # vdot: no temporary and no ufunc-reduce dispatch (a third of the CG loop's time
+            # on digits' L2 path went to np.sum of products)
+            return float(np.vdot(u[0], v[0]) + np.vdot(u[1], v[1]))
 
         f, Z, G = objective(wt, bt)
         n_iter = 0
@@ -224,11 +226,19 @@ class NewtonCG(LBFGS):
             if K > 1:
                 P = G / np.where(c > 0, c, 1.0)[:, None] + onehot
 
-                def hessp(v, P=P):
-                    ZV = op.matvec(v[0]) + (v[1] if fit_b else 0.0)
-                    PZ = P * ZV
-                    R = c[:, None] * (PZ - P * PZ.sum(axis=1, keepdims=True))
-                    return op.rmatvec(R) + bq * v[0], (R.sum(axis=0) if fit_b else zero_b)
+                cP = c[:, None] * P
+
+                def hessp(v, P=P, cP=cP):
+                    ZV = op.matvec(v[0])
+                    if fit_b:
+                        ZV += v[1]
+                    # c_i (p_i * zv_i - p_i (p_i . zv_i)), in place
+                    rowdot = np.einsum("ik,ik->i", P, ZV)
+                    ZV -= rowdot[:, None]
+                    ZV *= cP
+                    return op.rmatvec(ZV) + bq * v[0], (ZV.sum(axis=0) if fit_b else zero_b)
+
+                D = c[:, None] * P * (1.0 - P)
             else:
                 s = expit(Z)
                 d = c * s * (1.0 - s)
@@ -237,14 +247,23 @@ class NewtonCG(LBFGS):
                     R = d * (op.matvec(v[0]) + (v[1] if fit_b else 0.0))
                     return op.rmatvec(R) + bq * v[0], (float(R.sum()) if fit_b else 0.0)
 
-            # truncated CG on H x = -g (H is positive semi-definite; stop on non-positive
-            # curvature with the last iterate, or the steepest descent direction first)
+                D = d
+
+            # truncated CG on H x = -g, preconditioned by the Hessian's diagonal (Jacobi):
+            # the curvature of a class's coefficients scales with c p_k (1 - p_k), which
+            # near-separable classes drive towards 0 (raw digits, C=1, tol=1e-8: 1912 -> 782
+            # Hessian-vector products over two fits; on standardised digits it changes
+            # little).  H is positive semi-definite; stop on non-positive curvature with the
+            # last iterate, or the preconditioned steepest descent direction first.
+            pre = (op.diag_hessian(D) + bq, D.sum(axis=0) if fit_b else zero_b + 1.0)
+            pre = (np.where(pre[0] > 0, pre[0], 1.0), np.where(pre[1] > 0, pre[1], 1.0))
             gnorm = np.sqrt(dot(g, g))
             eta = min(0.5, np.sqrt(gnorm)) * gnorm
             x = (np.zeros_like(wt), zero_b * 0.0)
             r = (-g[0], -np.asarray(g[1]))
-            pdir = r
-            rr = dot(r, r)
+            zr = (r[0] / pre[0], r[1] / pre[1])
+            pdir = zr
+            rz = dot(r, zr)
             for _ in range(self.max_cg):
                 Hp = hessp(pdir)
                 curv = dot(pdir, Hp)
@@ -252,14 +271,15 @@ class NewtonCG(LBFGS):
                     if dot(x, x) == 0.0:
                         x = pdir
                     break
-                step = rr / curv
+                step = rz / curv
                 x = (x[0] + step * pdir[0], x[1] + step * pdir[1])
                 r = (r[0] - step * Hp[0], r[1] - step * np.asarray(Hp[1]))
-                rr_new = dot(r, r)
-                if np.sqrt(rr_new) <= eta:
+                if np.sqrt(dot(r, r)) <= eta:
                     break
-                pdir = (r[0] + (rr_new / rr) * pdir[0], r[1] + (rr_new / rr) * pdir[1])
-                rr = rr_new
+                zr = (r[0] / pre[0], r[1] / pre[1])
+                rz_new = dot(r, zr)
+                pdir = (zr[0] + (rz_new / rz) * pdir[0], zr[1] + (rz_new / rz) * pdir[1])
+                rz = rz_new
             # Armijo backtracking; a step whose objective is not above f within rounding is
             # kept too, so that progress at rounding level is not refused
             slope = dot(g, x)
