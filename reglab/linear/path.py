@@ -451,8 +451,8 @@ def logistic_path(
     """Penalised logistic regression path of ``mean_i log-loss + alpha * penalty(w)``.
 
     Two classes use the binary logistic datafit (coefficients for the second class of
-    ``np.unique(y)``); more classes use the multinomial datafit (Newton-CG for L2, block
-    prox-Newton coordinate descent with an L1 part).  ``alpha`` relates
+    ``np.unique(y)``); more classes use the multinomial datafit (Newton-CG for L2,
+    prox-Newton coordinate descent with the coupled Hessian with an L1 part).  ``alpha`` relates
     to scikit-learn's ``C`` by ``alpha = 1 / (C * sum(sample_weight))``.
 
     Returns
