@@ -12,7 +12,7 @@ from reglab.linear._problem import make_problem
 from reglab.linear._validation import check_sample_weight, check_X_y
 from reglab.linear.datafits import Logistic, Multinomial, Quadratic
 from reglab.linear.solvers import ClosedForm, CoordinateDescent, NewtonCG, Solver
-from reglab.linear.solvers._polish import polish_quadratic
+from reglab.linear.solvers._polish import polish_logistic, polish_quadratic
 
 
 def prepare(X, y, datafit, *, sample_weight=None, fit_intercept=True, n_classes=1):
@@ -64,18 +64,21 @@ def default_solver(datafit, penalty, tol, max_iter) -> Solver:
     return CoordinateDescent(tol=tol, max_iter=max_iter)
 
 
-def solve_polished(solver, problem, penalty, w0=None):
+def solve_polished(solver, problem, penalty, w0=None, b0=None):
     """One estimator fit: the solver's certified solution, then its exact polish.
 
-    For least squares the converged iterate is replaced by the optimum on its support
-    (:func:`~reglab.linear.solvers._polish.polish_quadratic`) when that keeps its signs and
-    does not increase the duality gap; the closed form is exact already.  Paths and CV do
-    not polish each alpha: they are certified by the gap, and only a final fit is compared
-    to the optimum coefficient by coefficient.
+    A converged least-squares, logistic or multinomial iterate is replaced by the optimum on its
+    support with its signs fixed (:func:`~reglab.linear.solvers._polish.polish_quadratic`,
+    :func:`~reglab.linear.solvers._polish.polish_logistic`) when that keeps every sign and
+    does not increase the duality gap; the closed form is exact already.  Paths do not
+    polish each alpha: they are certified by the gap, and only a final fit is compared to
+    the optimum coefficient by coefficient (a weighted fit against its repeated rows).
     """
-    res = solver.solve(problem, penalty, w0)
+    res = solver.solve(problem, penalty, w0, b0)
     if isinstance(solver, ClosedForm):
         return res
+    if isinstance(problem.datafit, Logistic | Multinomial):
+        return polish_logistic(problem, penalty, res)
     return polish_quadratic(problem, penalty, res)
 
 

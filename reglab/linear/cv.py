@@ -40,7 +40,7 @@ from reglab.linear.estimators import (
 from reglab.linear.path import _grid_or_given, compute_path, path_on_gram, warn_failed
 from reglab.linear.penalties import L1L2, L2
 from reglab.linear.solvers import ClosedForm, ridge_grid
-from reglab.linear.solvers._gram_path import fold_gram, held_out_mse, syrk_gram
+from reglab.linear.solvers._gram_path import fold_gram, held_out_grams, held_out_mse
 
 __all__ = ["RidgeCV", "LassoCV", "ElasticNetCV", "LogisticRegressionCV"]
 
@@ -126,11 +126,12 @@ def _shared_gram_applies(full, sw, folds, runs):
     return True
 
 
-def _gram_fold(T, sums, full, rows, runs, X, y, sw, test):
+def _gram_fold(T, Tte, sums, full, rows, runs, X, y, sw, test):
     """One fold's held-out MSE curves, one per entry of ``runs``, on its derived Gram matrix."""
     G, q, yy, d, e, held_out = fold_gram(
-        T, full.X, full.y, rows, test, center=full.fit_intercept, zy=sums[0], zr=sums[1]
-    )
+        *(T, full.X, full.y, rows, test, full.fit_intercept),
+        zy=sums[0], zr=sums[1], Tte=Tte,
+    )  # fmt: skip
     x_off, y_off = full.X_offset + d, full.y_offset + e
     out = []
     for _, penalty, alphas, solver, _ in runs:
@@ -271,15 +272,17 @@ class _RegressorCV(_CVMixin, _LinearRegressorBase):
             alphas = _grid_or_given(full, penalty, self.alphas, self.eps, self.n_alphas)
             runs.append([ratio, penalty, alphas, self._solver(penalty), None])
         if _shared_gram_applies(full, sw, folds, runs):
-            # one Gram of all the rows; each fold's from it minus its held-out rows' Gram
-            # (_gram_path.fold_gram), computed once for every l1_ratio
-            T = syrk_gram(full.X, 1.0)
+            # each fold's Gram is all rows' minus its held-out rows' (_gram_path.fold_gram),
+            # formed once for every l1_ratio; with K-fold splits all rows' Gram is the sum of
+            # the held-out ones (held_out_grams): one Gram's flops in all
+            T, parts = held_out_grams(full.X, [te for _, te in folds])
             n = full.n_samples
             full._cache["gram"] = (T / n, full.X.T @ full.y / n, float(full.y @ full.y) / n)
             rows = np.ones(n) if sw is None else np.sqrt(sw / np.mean(sw))
             sums = (full.X.T @ full.y, full.X.T @ rows)
             per_fold = Parallel(n_jobs=_jobs(self.n_jobs))(
-                delayed(_gram_fold)(T, sums, full, rows, runs, X, y, sw, te) for _, te in folds
+                delayed(_gram_fold)(T, Tte, sums, full, rows, runs, X, y, sw, te)
+                for (_, te), Tte in zip(folds, parts, strict=True)
             )
             for r, run in enumerate(runs):
                 run[4] = np.column_stack([errs[r] for errs in per_fold])

@@ -387,7 +387,7 @@ class _ClassifierBase(ClassifierMixin, BaseEstimator):
                 w0, b0 = self.coef_[0], float(self.intercept_[0])
             elif K > 1 and self.coef_.shape == (K, X.shape[1]):
                 w0, b0 = self.coef_.T, self.intercept_
-        res = solver.solve(problem, penalty, w0, b0)
+        res = solve_polished(solver, problem, penalty, w0, b0)
         coef = np.atleast_2d(res.coef.T) if K > 1 else res.coef[None, :]
         self.coef_ = coef.astype(dtype)
         self.intercept_ = np.atleast_1d(np.asarray(res.intercept, dtype=dtype))

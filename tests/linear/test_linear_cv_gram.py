@@ -261,3 +261,35 @@ def test_held_out_mse_declines_when_the_residual_is_tiny(monkeypatch):
     shared = rl.LassoCV(cv=5, tol=1e-12, eps=1e-6).fit(X, y)
     direct = _without_shared_gram(monkeypatch, rl.LassoCV(cv=5, tol=1e-12, eps=1e-6), X, y)
     np.testing.assert_allclose(shared.mse_path_, direct.mse_path_, rtol=1e-7, atol=1e-20)
+
+
+def test_full_gram_as_the_sum_of_the_held_out_grams():
+    from sklearn.model_selection import ShuffleSplit
+
+    from reglab.linear.solvers._gram_path import held_out_grams
+
+    X, y = _tall(n=500, p=20, seed=12, shift=1.0)
+    full, _ = prepare(X, y, Quadratic(), fit_intercept=True)
+    direct = syrk_gram(full.X, 1.0)
+    tests = [te for _, te in KFold(5, shuffle=True, random_state=0).split(X)]
+    T, parts = held_out_grams(full.X, tests)
+    np.testing.assert_allclose(T, direct, rtol=0, atol=1e-12 * np.abs(direct).max())
+    for te, part in zip(tests, parts, strict=True):
+        np.testing.assert_allclose(part, syrk_gram(full.X[te], 1.0), rtol=1e-14, atol=1e-12)
+    # held-out sets that do not partition the rows: the full Gram is formed directly
+    tests = [te for _, te in ShuffleSplit(4, test_size=0.2, random_state=0).split(X)]
+    T, parts = held_out_grams(full.X, tests)
+    np.testing.assert_array_equal(T, direct)
+    assert parts == [None] * 4
+
+
+def test_lassocv_with_a_shuffle_split_matches_the_direct_route(monkeypatch):
+    from sklearn.model_selection import ShuffleSplit
+
+    X, y = _tall(n=300, p=15, seed=13)
+    kw = dict(cv=ShuffleSplit(4, test_size=0.25, random_state=0), tol=1e-10)
+    shared = rl.LassoCV(**kw).fit(X, y)
+    direct = _without_shared_gram(monkeypatch, rl.LassoCV(**kw), X, y)
+    # both certified to a gap of 1e-10 F(0): coefficients (hence the errors) agree to ~1e-9
+    np.testing.assert_allclose(shared.mse_path_, direct.mse_path_, rtol=1e-7)
+    assert shared.alpha_ == direct.alpha_

@@ -109,15 +109,45 @@ def _converged(X, y, penalty, fit_intercept=True):
     return problem, res
 
 
-def test_a_wrong_sign_is_refused():
+def test_a_wrong_sign_is_repaired_or_refused_never_worse():
+    """A start with one sign flipped: the active-set loop follows the segment to the first
+    zero crossing, drops that feature and lets it join again with its right sign (the
+    optimum to rounding), or gives up and returns the start unchanged."""
     X, y = _problem(seed=4)
     penalty = L1(0.05)
     problem, res = _converged(X, y, penalty)
-    j = np.flatnonzero(res.coef)[0]
-    w = res.coef.copy()
-    w[j] = -w[j]  # the system is then solved with the wrong sign for feature j
-    bad = SolveResult(w, 0.0, res.dual_gap, res.n_iter, True)
-    assert P.polish_quadratic(problem, penalty, bad) is bad
+    optimum = P.polish_quadratic(problem, penalty, res)
+    repaired = 0
+    for j in np.flatnonzero(res.coef):
+        w = res.coef.copy()
+        w[j] = -w[j]
+        bad = SolveResult(w, 0.0, res.dual_gap, res.n_iter, True)
+        out = P.polish_quadratic(problem, penalty, bad)
+        if out is not bad:
+            np.testing.assert_allclose(out.coef, optimum.coef, rtol=0, atol=1e-12)
+            repaired += 1
+    assert repaired >= 1
+
+
+def test_more_features_than_the_rank_are_reduced_to_independent_columns():
+    """Duplicated rows only (rank 14 after centring) and a start with 15 non-zeros: the
+    singular system is left along a null direction of X_S (Tibshirani, 2013) and the result
+    is the optimum of a tight-tolerance fit."""
+    rng = np.random.RandomState(42)
+    X = rng.rand(15, 30)
+    y = rng.randint(0, 3, size=15).astype(float)
+    X3, y3 = np.vstack([X, X, X]), np.concatenate([y, y, y])
+    penalty = L1(1e-4)
+    problem, _ = prepare(X3, y3, Quadratic())
+    tight = CoordinateDescent(tol=1e-14, max_iter=10_000).solve(problem, penalty)
+    w = tight.coef.copy()
+    off = np.flatnonzero(w == 0)[0]
+    w[off] = 1e-3  # one more non-zero than the rank allows
+    start = SolveResult(w, 0.0, 1.0, 1, True)
+    out = P.polish_quadratic(problem, penalty, start)
+    assert out is not start and np.count_nonzero(out.coef) <= 14
+    np.testing.assert_allclose(problem.matvec(out.coef), problem.matvec(tight.coef), atol=1e-9)
+    assert out.dual_gap <= 1e-13
 
 
 def test_a_support_missing_a_feature_of_the_optimum_is_completed(monkeypatch):
@@ -148,6 +178,7 @@ def test_unconverged_large_or_costly_supports_are_left_alone(monkeypatch):
     assert P.polish_quadratic(problem, penalty, res) is res
     monkeypatch.setattr(P, "MAX_SUPPORT", 500)
     monkeypatch.setattr(P, "MAX_PASSES", 0)
+    monkeypatch.setattr(P, "SMALL_WORK", 0)
     problem._cache.pop("gram", None)  # CD's Gram matrix (n > p) would make the system free
     assert P.polish_quadratic(problem, penalty, res) is res
 
@@ -163,3 +194,49 @@ def test_singular_system_keeps_the_solver_result():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert P.polish_quadratic(problem, penalty, res) is res
+
+
+# ------------------------------------------------------------------ logistic / multinomial
+def _classes(n=80, p=8, K=2, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    scores = X[:, :3] @ rng.standard_normal((3, K)) + 0.8 * rng.standard_normal((n, K))
+    return X, np.argmax(scores, axis=1)
+
+
+@pytest.mark.parametrize("K", [2, 3], ids=["binary", "multinomial"])
+@pytest.mark.parametrize("l1_ratio", [0.0, 0.5, 1.0])
+def test_logistic_default_tolerance_fit_is_the_tight_tolerance_optimum(K, l1_ratio):
+    """Polished at tol=1e-4, the coefficients are those of a fit run to tol=1e-13."""
+    from reglab.linear import LogisticRegression
+
+    X, y = _classes(K=K)
+    kw = dict(C=0.5, l1_ratio=l1_ratio, max_iter=10_000)
+    ours = LogisticRegression(**kw).fit(X, y)
+    tight = LogisticRegression(tol=1e-13, **kw).fit(X, y)
+    np.testing.assert_allclose(ours.coef_, tight.coef_, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(ours.intercept_, tight.intercept_, rtol=0, atol=1e-8)
+    assert ours.dual_gap_ < 1e-12
+
+
+@pytest.mark.parametrize("K", [2, 3], ids=["binary", "multinomial"])
+def test_logistic_weighted_fit_equals_repeated_rows_to_1e_10(K):
+    from reglab.linear import LogisticRegression
+
+    X, y = _classes(n=40, K=K, seed=1)
+    sw = np.random.default_rng(2).integers(0, 4, size=len(y))
+    rep = LogisticRegression(C=2.0).fit(X.repeat(sw, axis=0), y.repeat(sw))
+    wei = LogisticRegression(C=2.0).fit(X, y, sample_weight=sw)
+    np.testing.assert_allclose(rep.decision_function(X), wei.decision_function(X), atol=1e-10)
+
+
+def test_logistic_polish_refuses_a_minimiser_that_is_not_unique():
+    """Unpenalised multinomial with more coefficients than samples: the solver's point stays."""
+    from reglab.linear import Multinomial
+
+    X, y = _classes(n=12, p=20, K=3, seed=3)
+    penalty = L1L2(0.0, 0.0)
+    problem, _ = prepare(X, y.astype(float), Multinomial(), n_classes=3)
+    W = np.random.default_rng(4).standard_normal((20, 3))
+    res = SolveResult(W, np.zeros(3), 1.0, 1, True)
+    assert P.polish_logistic(problem, penalty, res) is res

@@ -189,7 +189,30 @@ def run_gram_path(solver, G, q, yy, penalty, alphas, w0=None, extrapolate=True):
     return coefs.T, gaps, n_iters, tol_abs
 
 
-def fold_gram(T, Z, yz, rows, test, center=True, zy=None, zr=None):
+def held_out_grams(Z, tests):
+    """``(T, [Z_te^T Z_te per fold])``: the whole data's Gram as the sum of the folds' own.
+
+    When the held-out sets partition the rows (K-fold splitters: every row held out once)
+    ``T = sum_k Z_te_k^T Z_te_k``, so the K held-out Grams the folds need anyway give the
+    full one for free: one Gram's flops in all for any K, instead of two.  Kept only when the
+    K matrices take no more memory than twice ``Z``; otherwise (or for splitters that
+    repeat or skip rows) ``T`` is formed directly and the list holds ``None``.
+    """
+    n, p = Z.shape
+    k = len(tests)
+    seen = np.zeros(n, dtype=np.int64)
+    for test in tests:
+        np.add.at(seen, test, 1)
+    if np.all(seen == 1) and k * p <= 2 * n:
+        parts = [syrk_gram(Z[test], 1.0) for test in tests]
+        T = parts[0].copy()
+        for part in parts[1:]:
+            T += part
+        return T, parts
+    return syrk_gram(Z, 1.0), [None] * k
+
+
+def fold_gram(T, Z, yz, rows, test, center=True, zy=None, zr=None, Tte=None):
     """Centred, weighted Gram statistics ``(G, q, yy, x_shift, y_shift)`` of a training fold.
 
     The whole data set enters as its least-squares problem does (``make_problem``): rows
@@ -213,8 +236,8 @@ def fold_gram(T, Z, yz, rows, test, center=True, zy=None, zr=None):
     rows outnumber the training rows the training rows' Gram is formed directly (the
     difference would then lose digits).  ``d`` and ``e`` map the fold's solution back to its
     intercept.  Without an intercept (``center=False``: ``Z`` the uncentred weighted rows)
-    ``d = 0`` and ``e = 0``.  ``zy = Z^T yz`` and ``zr = Z^T rows``, shared by all folds, may be
-    passed precomputed.
+    ``d = 0`` and ``e = 0``.  ``zy = Z^T yz``, ``zr = Z^T rows`` (shared by all folds) and the
+    held-out rows' ``Tte = Z_te^T Z_te`` (:func:`held_out_grams`) may be passed precomputed.
     """
     n = Z.shape[0]
     if 2 * test.size > n:
@@ -241,7 +264,7 @@ def fold_gram(T, Z, yz, rows, test, center=True, zy=None, zr=None):
     yy = yy_R / W_R - e * e
     if not test.size:
         return T / W_R - np.outer(d, d), q, max(yy, 0.0), d, e, None
-    Tte = syrk_gram(Zt, 1.0)
+    Tte = syrk_gram(Zt, 1.0) if Tte is None else Tte
     G = (T - Tte) / W_R
     held_out = (Tte, zt, float(yt @ yt), float(rt @ rt), float(rt @ yt))
     G -= np.outer(d, d)
