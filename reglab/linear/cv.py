@@ -40,7 +40,9 @@ from reglab.linear.estimators import (
 from reglab.linear.path import _grid_or_given, compute_path, path_on_gram, warn_failed
 from reglab.linear.penalties import L1L2, L2
 from reglab.linear.solvers import ClosedForm, ridge_grid
+from reglab.linear.solvers._base import SolveResult
 from reglab.linear.solvers._gram_path import fold_gram, held_out_grams, held_out_mse
+from reglab.linear.solvers._polish import polish_quadratic
 
 __all__ = ["RidgeCV", "LassoCV", "ElasticNetCV", "LogisticRegressionCV"]
 
@@ -306,12 +308,17 @@ class _RegressorCV(_CVMixin, _LinearRegressorBase):
                 self.mse_path_ = np.array([r[4] for r in runs])
         elif hasattr(self, "l1_ratio"):
             self.l1_ratio_ = float(ratio)
-        coef = path.coefs[:, i]
+        # the chosen alpha's fit polished to the exact optimum on its support, as a Lasso fit
+        # is: the path certifies each alpha's objective to tol, not its coefficients
+        gap = float(path.dual_gaps[i])
+        done = SolveResult(path.coefs[:, i], 0.0, gap, 0, gap <= solver._tol_abs(full))
+        done = polish_quadratic(full, penalty.with_alpha(float(alphas[i])), done)
+        coef = done.coef
         self.coef_ = coef.astype(dtype)
         self.intercept_ = (
             dtype.type(full.y_offset - full.X_offset @ coef) if fit_intercept else dtype.type(0)
         )
-        self.dual_gap_ = float(path.dual_gaps[i])
+        self.dual_gap_ = done.dual_gap
         self.n_iter_ = int(path.n_iters[i])
         return self
 
