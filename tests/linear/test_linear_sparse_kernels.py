@@ -116,3 +116,52 @@ def test_sparse_warm_start_with_stale_correlations_still_certified():
         return 0.5 * r @ r / X.shape[0] + small.value(w)
 
     assert objective(res.coef) - objective(ref.coef) <= 1e-10 * problem.value_scale()
+
+
+@pytest.mark.parametrize("empty", ["none", "leading", "middle", "trailing", "all"])
+def test_flat_sparse_correlations_equal_scipy(empty):
+    """X^T r in one loop over the non-zeros (the full gap's kernel), empty columns anywhere."""
+    rng = np.random.default_rng(4)
+    X = sp.random(50, 40, density=0.1, format="lil", random_state=4)
+    cut = {"none": [], "leading": [0, 1, 2], "middle": [10, 11, 20], "trailing": [38, 39]}
+    X[:, cut.get(empty, list(range(40)))] = 0.0
+    X = sp.csc_matrix(X)
+    X.eliminate_zeros()
+    r = rng.standard_normal(50)
+    out = np.full(40, np.nan)
+    K._xt_sparse_all(X.data, X.indices.astype(np.int32), X.indptr.astype(np.int32), r, out)
+    np.testing.assert_allclose(out, X.T @ r, rtol=1e-14, atol=1e-15)
+    assert K._is_every_column(np.arange(40, dtype=np.int32), 40)
+    assert not K._is_every_column(np.arange(1, 41, dtype=np.int32), 40)
+    assert not K._is_every_column(np.arange(39, dtype=np.int32), 40)
+
+
+def test_sparse_gap_same_on_every_column_and_on_a_listed_subset():
+    """The full gap's correlations (one flat loop) equal the column-by-column branch's on the
+    columns both cover, and the centred X^T r / n."""
+    X, y = _sparse_problem(seed=5)
+    X.indices = X.indices.astype(np.int32)
+    X.indptr = X.indptr.astype(np.int32)
+    n, p = X.shape
+    rng = np.random.default_rng(5)
+    w = np.where(rng.random(p) < 0.05, rng.standard_normal(p), 0.0)
+    mu = np.asarray(X.mean(axis=0)).ravel()
+    v = np.ones(n)
+    r = y - X @ w - (y.mean() - mu @ w)
+    a, b = np.full(p, 0.01), np.zeros(p)
+    E = np.zeros((0, 0), order="F")
+    u_all = np.empty(p)
+    g_all = K.gap_and_correlations(
+        1, E, X.data, X.indices, X.indptr, mu, v, y, w, r, a, b,
+        np.arange(p, dtype=np.int32), False, r, u_all,
+    )  # fmt: skip
+    # the same columns but one, then that one: the column-by-column branch
+    sub = np.arange(1, p, dtype=np.int32)
+    u_sub = np.empty(p - 1)
+    K.gap_and_correlations(
+        1, E, X.data, X.indices, X.indptr, mu, v, y, w, r, a, b, sub, False, r, u_sub
+    )
+    np.testing.assert_allclose(u_all[1:], u_sub, rtol=1e-13, atol=1e-16)
+    Xc = X.toarray() - mu
+    np.testing.assert_allclose(u_all, Xc.T @ r / n, rtol=1e-12, atol=1e-15)
+    assert np.isfinite(g_all) and g_all >= -1e-12
