@@ -50,7 +50,7 @@ def default_solver(datafit, penalty, tol, max_iter) -> Solver:
         # max_iter honoured
         if smooth and not penalty.positive:
             return NewtonCG(tol=tol, max_iter=max_iter)
-        # L1 / elastic net: block prox-Newton (one CD-solved class at a time, glmnet's way)
+        # L1 / elastic net: prox-Newton with the coupled Hessian, CD over (feature, class)
         return CoordinateDescent(tol=tol, max_iter=max_iter)
     if isinstance(datafit, Logistic) and alpha == 0 and not penalty.positive:
         # unpenalised (C=inf): prox-Newton CD has no curvature floor; Newton-CG is exact here

@@ -528,8 +528,9 @@ class LogisticRegression(_ClassifierBase):
     unpenalised.  ``class_weight`` multiplies each sample's weight by its class's.
     Default solvers: Newton-CG (truncated conjugate gradient with Hessian-vector products)
     for smooth multinomial and unpenalised problems; prox-Newton coordinate descent (newGLMNET,
-    Yuan, Ho & Lin, 2012) for binary problems and, one class at a time, for multinomial L1 /
-    elastic net (glmnet's block scheme plus an exact shift step).  The
+    Yuan, Ho & Lin, 2012) for binary problems and, with the coupled multinomial Hessian
+    (coordinates are feature-class pairs, intercepts eliminated), for multinomial L1 / elastic
+    net, each step closed by an exact shift step.  The
     intercept is unpenalised (scikit-learn's non-liblinear solvers).
 
     Parameters
