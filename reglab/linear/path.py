@@ -447,6 +447,7 @@ def logistic_path(
     tol=1e-4,
     max_iter=100,
     solver="auto",
+    device=None,
 ):
     """Penalised logistic regression path of ``mean_i log-loss + alpha * penalty(w)``.
 
@@ -454,6 +455,12 @@ def logistic_path(
     ``np.unique(y)``); more classes use the multinomial datafit (Newton-CG for L2,
     prox-Newton coordinate descent with the coupled Hessian with an L1 part).  ``alpha`` relates
     to scikit-learn's ``C`` by ``alpha = 1 / (C * sum(sample_weight))``.
+
+    ``device`` ('cpu', 'cuda', a ``torch.device``) solves every alpha at once in torch by
+    batched FISTA with restart (:mod:`reglab.linear.solvers.torch_logistic`), each alpha
+    certified by the same relative duality gap ``<= tol * F(0)``; ``solver`` then does not
+    apply and ``max_iter`` (the CPU solvers' outer iterations) is replaced by the batched
+    solver's cap of 20000 FISTA iterations.  It needs alphas > 0 and every feature penalised.
 
     Returns
     -------
@@ -483,6 +490,16 @@ def logistic_path(
     )
     penalty = L1L2(1.0, l1_ratio, weights=weights) if l1_ratio > 0 else L2(1.0, weights=weights)
     alphas = _grid_or_given(problem, penalty, alphas, eps, n_alphas)
+    if device is not None:
+        from reglab.linear.solvers.torch_logistic import torch_logistic_path
+
+        tol = check_scalar_nonneg(tol, "tol", allow_zero=False)
+        coefs, intercepts, gaps, n_iters = torch_logistic_path(
+            problem, penalty, alphas, device=device, tol=tol
+        )
+        if n_classes > 1:
+            coefs = np.moveaxis(coefs, 1, 0)
+        return _make_result(alphas, coefs, gaps, intercepts, n_iters)
     solver = resolve_solver(solver, datafit, penalty, tol, max_iter)
     res = compute_path(problem, penalty, alphas, solver)
     if n_classes > 1:

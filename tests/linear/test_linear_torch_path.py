@@ -58,3 +58,110 @@ def test_device_lipschitz_bounds_the_exact_one_tightly(shape, dtype, sparse):
     L = _gram_lipschitz(torch, Xt)
     assert exact <= L <= exact * (1 + 1.1e-3)
     assert L == pytest.approx(problem.lipschitz(), rel=2e-3)
+
+
+def _logistic_objective(X, y, coef, intercept, alpha, l1_ratio):
+    """Mean log-loss (binary: coef for the second class) plus alpha * the elastic net."""
+    classes = np.unique(y)
+    Z = np.asarray(X @ coef) + intercept
+    if classes.size == 2:
+        ypm = np.where(y == classes[1], 1.0, -1.0)
+        loss = np.mean(np.logaddexp(0.0, -ypm * Z))
+    else:
+        Zs = Z.T if Z.shape[0] != X.shape[0] else Z
+        lse = np.logaddexp.reduce(Zs, axis=1)
+        loss = np.mean(lse - Zs[np.arange(len(y)), np.searchsorted(classes, y)])
+    pen = l1_ratio * np.abs(coef).sum() + 0.5 * (1 - l1_ratio) * (coef**2).sum()
+    return loss + alpha * pen
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5, 0.0])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_torch_logistic_path_matches_cpu_path(n_classes, sparse, l1_ratio, fit_intercept):
+    # the batched FISTA path certifies every alpha by the NumPy solvers' duality gap; at a
+    # tight tol both paths sit at the same optimum: objectives within tol * F(0) (plus the
+    # CPU path's own gap), coefficients close (strongly convex in the elastic-net case)
+    pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((80, 30)) + 1.0  # uncentred: the intercept's centring matters
+    y = rng.integers(0, n_classes, 80)
+    if sparse:
+        X = sp.csr_matrix(np.where(np.abs(X) > 1.2, X, 0.0))
+    tol = 1e-10
+    kw = dict(l1_ratio=l1_ratio, n_alphas=6, eps=0.05, tol=tol, fit_intercept=fit_intercept)
+    ref = rl.logistic_path(X, y, max_iter=1000, **kw)
+    res = rl.logistic_path(X, y, device="cpu", **kw)
+    np.testing.assert_allclose(res.alphas, ref.alphas)
+    assert res.coefs.shape == ref.coefs.shape
+    assert res.dual_gaps.shape == res.n_iters.shape == (6,)
+    from reglab.linear._fit import encode_binary
+    from reglab.linear.datafits import Logistic, Multinomial
+
+    if n_classes == 2:
+        problem, _ = prepare(X, encode_binary(y)[1], Logistic(), fit_intercept=fit_intercept)
+    else:
+        problem, _ = prepare(X, y, Multinomial(), fit_intercept=fit_intercept, n_classes=3)
+    f0 = problem.value_scale()
+    assert np.all(res.dual_gaps <= tol * f0)
+    for k, alpha in enumerate(res.alphas):
+        if n_classes == 2:
+            args = (res.coefs[:, k], res.intercepts[k]), (ref.coefs[:, k], ref.intercepts[k])
+        else:
+            args = (
+                (res.coefs[..., k].T, res.intercepts[k]),
+                (ref.coefs[..., k].T, ref.intercepts[k]),
+            )
+        obj = _logistic_objective(X, y, *args[0], alpha, l1_ratio)
+        obj_ref = _logistic_objective(X, y, *args[1], alpha, l1_ratio)
+        assert abs(obj - obj_ref) <= (res.dual_gaps[k] + ref.dual_gaps[k]) * 1.001 + 1e-13
+    np.testing.assert_allclose(res.coefs, ref.coefs, atol=1e-3)
+    # the multinomial intercept is defined up to a constant shared by the classes
+    b, b_ref = np.asarray(res.intercepts, float), np.asarray(ref.intercepts, float)
+    if n_classes > 2:
+        b, b_ref = b - b.mean(axis=1, keepdims=True), b_ref - b_ref.mean(axis=1, keepdims=True)
+    np.testing.assert_allclose(b, b_ref, atol=1e-3)
+
+
+@pytest.mark.torch
+def test_torch_logistic_path_float32_iterations_float64_certificate():
+    torch = pytest.importorskip("torch")
+    from reglab.linear.datafits import Multinomial
+    from reglab.linear.penalties import L1
+    from reglab.linear.solvers.torch_logistic import torch_logistic_path
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((60, 20))
+    y = rng.integers(0, 3, 60).astype(float)
+    problem, _ = prepare(X, y, Multinomial(), fit_intercept=True, n_classes=3)
+    alphas = np.array([0.05, 0.02])
+    coefs, b, gaps, _ = torch_logistic_path(problem, L1(1.0), alphas, tol=1e-6, dtype=torch.float32)
+    from reglab.linear._problem import duality_gap
+
+    for k, a in enumerate(alphas):
+        exact = duality_gap(problem, L1(a), coefs[..., k], b[k])[0]
+        # the reported gap is the float64 certificate of the returned (float32) iterate
+        assert exact == pytest.approx(gaps[k], rel=1e-6, abs=1e-12)
+        assert exact <= 1e-6 * problem.value_scale()
+
+
+@pytest.mark.torch
+def test_device_errors_name_device():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((20, 5)), rng.integers(0, 2, 20)
+    with pytest.raises(ValueError, match="device='nonsense'"):
+        rl.logistic_path(X, y, device="nonsense")
+    with pytest.raises(TypeError, match="device=3"):
+        rl.logistic_path(X, y, device=3)
+    with pytest.raises(ValueError, match="device='nonsense'"):
+        rl.lasso_path(X, y.astype(float), device="nonsense")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device='cuda'.*no CUDA"):
+            rl.logistic_path(X, y, device="cuda")
+        with pytest.raises(ValueError, match="device='cuda:0'.*no CUDA"):
+            rl.lasso_path(X, y.astype(float), device="cuda:0")
+    with pytest.raises(ValueError, match="alphas must be > 0"):
+        rl.logistic_path(X, y, device="cpu", alphas=[0.1, 0.0])
