@@ -165,3 +165,56 @@ def test_device_errors_name_device():
             rl.lasso_path(X, y.astype(float), device="cuda:0")
     with pytest.raises(ValueError, match="alphas must be > 0"):
         rl.logistic_path(X, y, device="cpu", alphas=[0.1, 0.0])
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    "case",
+    ["lasso", "enet_list", "weights", "no_intercept", "sparse", "positive"],
+)
+def test_cv_on_device_matches_cpu_cv(case):
+    # all folds x alphas (x l1_ratios) as one batched solve: at a matched tight tol the
+    # held-out curves, the chosen (l1_ratio, alpha) and the final fit equal the CPU ones
+    pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((90, 40)) + 2.0
+    y = X[:, :4] @ np.array([1.0, -2.0, 1.5, 0.5]) + 0.5 * rng.standard_normal(90)
+    est, kw, fit_kw = rl.LassoCV, dict(alphas=8, eps=0.02, tol=1e-10, cv=4), {}
+    if case == "enet_list":
+        est, kw["l1_ratio"] = rl.ElasticNetCV, [0.3, 0.7, 1.0]
+    elif case == "weights":
+        fit_kw["sample_weight"] = rng.uniform(0.2, 3.0, 90)
+    elif case == "no_intercept":
+        kw["fit_intercept"] = False
+    elif case == "sparse":
+        X = sp.csr_matrix(np.where(rng.random(X.shape) < 0.3, X, 0.0))
+    elif case == "positive":
+        est, kw["l1_ratio"], kw["positive"] = rl.ElasticNetCV, 0.6, True
+    cpu = est(**kw).fit(X, y, **fit_kw)
+    dev = est(device="cpu", **kw).fit(X, y, **fit_kw)
+    assert dev.get_params()["device"] == "cpu" and cpu.get_params()["device"] is None
+    np.testing.assert_allclose(dev.alphas_, cpu.alphas_)
+    # the gap bounds the objective; the coefficients (hence the curves) are only within
+    # sqrt(2 gap / strong convexity), weakest at small alpha * (1 - l1_ratio)
+    np.testing.assert_allclose(
+        dev.mse_path_, cpu.mse_path_, rtol=1e-4 if "l1_ratio" in kw else 1e-6
+    )
+    assert dev.alpha_ == cpu.alpha_
+    if case == "enet_list":
+        assert dev.l1_ratio_ == cpu.l1_ratio_
+    np.testing.assert_allclose(dev.coef_, cpu.coef_, atol=1e-10)
+    np.testing.assert_allclose(dev.intercept_, cpu.intercept_, atol=1e-10)
+
+
+@pytest.mark.torch
+def test_cv_device_is_validated_naming_it():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((30, 5)), rng.standard_normal(30)
+    with pytest.raises(ValueError, match="device='gpu0'"):
+        rl.LassoCV(device="gpu0").fit(X, y)
+    with pytest.raises(TypeError, match="device=1.5"):
+        rl.ElasticNetCV(device=1.5).fit(X, y)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device='cuda'.*no CUDA"):
+            rl.LassoCV(device="cuda").fit(X, y)

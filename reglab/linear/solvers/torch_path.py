@@ -310,3 +310,166 @@ def _gram_top_eig(torch, Xs):
         return _op_norm2(Xs.double().cpu().numpy(), np.ones(n))
     G = Xs @ Xs.T if n <= p else Xs.T @ Xs
     return float(torch.linalg.eigvalsh(G.double())[-1])
+
+
+def torch_cv_errors(
+    X, y, sample_weight, fit_intercept, folds, runs, *, device="cpu", tol=1e-4, max_iter=20000
+):
+    """Held-out MSE of every fold x alpha (x penalty) of a least-squares CV as ONE batched solve.
+
+    The folds share ``X``: fold ``f``'s training objective is
+
+        1/2 sum_i c_fi (y_i - ybar_f - (x_i - m_f)^T w)^2 + alpha * pen(w),
+
+    with ``c_f`` the sample weights zeroed on its held-out rows and normalised to sum 1, and
+    ``m_f, ybar_f`` the weighted means of its training rows (the intercept profiled out, as
+    :func:`~reglab.linear._problem.make_problem` does per fold).  So ``X W`` with ``W`` of
+    shape (p, n_folds * n_alphas) serves every fold in one product, the centring being
+    the rank-one correction ``m_f^T w`` per column.  Each column runs FISTA with its fold's
+    step ``1 / lambda_max(X_cf^T C_f X_cf)`` on the column-scaled design (an exact
+    reparametrisation) and stops at the same certificate as the CPU path: the fold's duality
+    gap at the rescaled residual <= ``tol`` times its ``F(0)``.
+
+    Parameters
+    ----------
+    X : array or sparse matrix (n_samples, n_features)
+        Densified on the device.
+    y : array (n_samples,)
+    sample_weight : array (n_samples,) or None
+    fit_intercept : bool
+    folds : list of (train, test) index arrays
+    runs : list of (penalty, alphas)
+        Elastic-net type penalties (``separable_coefficients``), each with its alpha grid.
+    device, tol, max_iter
+        As in :func:`torch_path`.
+
+    Returns
+    -------
+    list of arrays of shape (n_alphas, n_folds), one per run: the held-out weighted MSE.
+    """
+    torch = _torch()
+    dev = resolve_device(torch, device)
+    f64 = torch.float64
+    n, p = X.shape
+    Xd = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=np.float64)
+    sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    F = len(folds)
+    Ctr = np.zeros((n, F))
+    Cte = np.zeros((n, F))
+    for f, (tr, te) in enumerate(folds):
+        Ctr[tr, f] = sw[tr]
+        Cte[te, f] = sw[te]
+    Ctr /= Ctr.sum(axis=0)
+    Cte /= Cte.sum(axis=0)
+    Xt = torch.as_tensor(Xd, dtype=f64, device=dev)
+    yt = torch.as_tensor(np.asarray(y, dtype=np.float64), dtype=f64, device=dev)
+    Ctr_t = torch.as_tensor(Ctr, dtype=f64, device=dev)
+    Cte_t = torch.as_tensor(Cte, dtype=f64, device=dev)
+    # column scaling to unit (all rows') weighted standard deviation: conditions FISTA like
+    # standardised data; exact, since the penalty's coefficients are rescaled with it
+    c_all = torch.as_tensor(sw / sw.sum(), dtype=f64, device=dev)
+    mean_all = c_all @ Xt if fit_intercept else torch.zeros(p, dtype=f64, device=dev)
+    s = torch.sqrt(torch.clamp(c_all @ (Xt * Xt) - mean_all**2, min=0.0))
+    s = torch.where(s > 0, s, torch.ones_like(s))
+    Xt = Xt / s
+    if fit_intercept:
+        M = Ctr_t.T @ Xt  # (F, p) training means
+        ybar = Ctr_t.T @ yt  # (F,)
+    else:
+        M = torch.zeros((F, p), dtype=f64, device=dev)
+        ybar = torch.zeros(F, dtype=f64, device=dev)
+    Lf = []
+    for f, (tr, _) in enumerate(folds):
+        tr_t = torch.as_tensor(tr, device=dev)
+        Xf = (Xt[tr_t] - M[f]) * torch.sqrt(Ctr_t[tr_t, f])[:, None]
+        Lf.append(_gram_top_eig(torch, Xf) * (1.0 + 1e-9))
+    Lf = torch.as_tensor(Lf, dtype=f64, device=dev)
+    F0 = 0.5 * (Ctr_t * (yt[:, None] - ybar[None, :]) ** 2).sum(dim=0)  # (F,)
+
+    # columns: run-major, then fold, then alpha
+    fcol, As, Bs, sizes = [], [], [], []
+    positive = False
+    for penalty, alphas in runs:
+        alphas = np.asarray(alphas, dtype=np.float64)
+        a_unit, b_unit = penalty.with_alpha(1.0).separable_coefficients(p)
+        positive = positive or penalty.positive
+        for f in range(F):
+            fcol.append(np.full(alphas.size, f))
+            As.append(np.outer(a_unit, alphas))
+            Bs.append(np.outer(b_unit, alphas))
+        sizes.append(alphas.size)
+    fcol = torch.as_tensor(np.concatenate(fcol), device=dev)
+    A = (torch.as_tensor(np.hstack(As), dtype=f64, device=dev) / s[:, None])[..., None]
+    B = (torch.as_tensor(np.hstack(Bs), dtype=f64, device=dev) / (s * s)[:, None])[..., None]
+    C = fcol.numel()
+    Cw = Ctr_t[:, fcol]  # (n, C) training weights per column
+    Mc = M[fcol].T.contiguous()  # (p, C)
+    yb = ybar[fcol]
+    cache = {}
+
+    def cols(idx):
+        # the per-column data of the active columns, gathered once per batch composition
+        if cache.get("idx") is not idx:
+            cache.update(idx=idx, Cw=Cw[:, idx], Mc=Mc[:, idx], yc=yt[:, None] - yb[idx][None, :])
+        return cache["Cw"], cache["Mc"], cache["yc"]
+
+    def residual(W, idx):
+        Cwi, Mci, yci = cols(idx)
+        Wm = W[:, :, 0]
+        R = yci - Xt @ Wm + (Mci * Wm).sum(dim=0)[None, :]
+        CR = Cwi * R
+        U = Xt.T @ CR - Mci * CR.sum(dim=0)[None, :]  # X_c^T (c r); the sum is ~0 by centring
+        return Wm, R, CR, U, yci
+
+    def grad_fn(W, b, idx):
+        return -residual(W, idx)[3][..., None], None
+
+    def gap_fn(W, b, idx):
+        Wm, R, CR, U, yci = residual(W, idx)
+        Ai, Bi = A[:, idx, 0], B[:, idx, 0]
+        Uv = torch.clamp(U, min=0.0) if positive else U.abs()
+        lasso_like = (Bi == 0) & (Ai > 0)
+        ratio = torch.where(lasso_like, Uv / torch.where(Ai > 0, Ai, torch.ones_like(Ai)), 0.0)
+        sc = torch.clamp(ratio.amax(dim=0), min=1.0)
+        excess = torch.clamp(Uv / sc - Ai, min=0.0)
+        conj = torch.where(
+            Bi > 0, excess**2 / (2 * torch.where(Bi > 0, Bi, torch.ones_like(Bi))), 0.0
+        ).sum(dim=0)
+        rr = (CR * R).sum(dim=0)
+        primal = 0.5 * rr + (Ai * Wm.abs() + 0.5 * Bi * Wm * Wm).sum(dim=0)
+        dual = (CR * yci).sum(dim=0) / sc - 0.5 * rr / (sc * sc) - conj
+        return primal - dual, None
+
+    tol_abs = tol * F0[fcol]
+    W, _, gaps, _ = batched_fista(
+        torch,
+        grad_fn,
+        gap_fn,
+        A,
+        B,
+        1.0 / Lf[fcol],
+        tol_abs,
+        W0=torch.zeros((p, C, 1), dtype=f64, device=dev),
+        positive=positive,
+        max_iter=max_iter,
+        check_every=10,
+    )
+    bad = ~(gaps <= tol_abs)
+    if bool(bad.any()):
+        g = gaps.cpu().numpy()
+        warnings.warn(
+            f"torch batched CV did not converge in {max_iter} iterations at "
+            f"{int(bad.sum())} of {C} (fold, alpha) pairs; largest relative duality gap "
+            f"{float(np.nanmax(g / (F0[fcol]).cpu().numpy())):.3e} > tol = {tol:.3e}",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    Wm = W[:, :, 0]
+    pred = Xt @ Wm + (yb - (Mc * Wm).sum(dim=0))[None, :]
+    mse = (Cte_t[:, fcol] * (pred - yt[:, None]) ** 2).sum(dim=0).cpu().numpy()
+    out, start = [], 0
+    for k in sizes:
+        block = mse[start : start + F * k].reshape(F, k).T  # (k, F)
+        out.append(np.ascontiguousarray(block))
+        start += F * k
+    return out
