@@ -22,7 +22,8 @@ Matched accuracy: the CV curve (mean over folds of the held-out MSE; for logisti
 held-out log-loss, ``scoring='neg_log_loss'``) of a reference fit (reglab at tol=1e-10) is
 computed first; each solver's tolerance is tightened (1e-4, 1e-6, ..., 1e-10) until its curve
 agrees with the reference's to ``--rtol`` (relative, at every alpha) and it selects the same
-alpha (and l1_ratio); the time at that tolerance is reported (median of ``--runs``).  Where
+alpha (and l1_ratio); the time at that tolerance is reported (median of ``--runs``; with
+``--interleave`` the runs go round-robin over the solvers).  Where
 tightening stops moving a solver's curve (a plateau, with the same selected alpha), its time
 at the tolerance before is reported with the distance reached.  A solver that never gets
 there within ``--budget`` seconds per fit is reported as such.  One
@@ -255,6 +256,11 @@ def main():
     ap.add_argument("--skip", default=None, help="substring of the row names not to run")
     ap.add_argument("--solvers", default=",".join(SOLVERS))
     ap.add_argument("--jobs", type=int, default=1, help="> 1: also reglab with folds in parallel")
+    ap.add_argument(
+        "--interleave",
+        action="store_true",
+        help="time the solvers' runs round-robin (after each found its tolerance)",
+    )
     args = ap.parse_args()
     chosen = [s.strip() for s in args.solvers.split(",")]
     rows = []
@@ -272,6 +278,7 @@ def main():
         except OverBudget:
             _, ref = limited(5 * args.budget, run_reglab, kind, X, y, 1e-8, grid)
         row = {"problem": name}
+        pending = []
         for sname in chosen:
             fn = SOLVERS[sname]
             # warm-up in this process (JIT, imports, numba's cache loads), inherited by the
@@ -310,12 +317,22 @@ def main():
             if not ok:
                 row[sname] = f">{t:.3g} (curve off by {diff:.0e} at tol {tol:.0e})"
                 continue
+            row[sname + "_tol"] = tol
+            if args.interleave:
+                pending.append((sname, fn, tol, [t]))
+                continue
             times = [t] + [
                 limited(3 * args.budget, fn, kind, X, y, tol, grid)[0]
                 for _ in range(max(args.runs - 1, 0))
             ]
             row[sname] = float(np.median(times))
-            row[sname + "_tol"] = tol
+        # --interleave: the timed runs round-robin over the solvers (one run each in turn),
+        # so that a load that drifts over minutes on a shared machine weighs on all alike
+        for _ in range(max(args.runs - 1, 0)):
+            for _, fn, tol, times in pending:
+                times.append(limited(3 * args.budget, fn, kind, X, y, tol, grid)[0])
+        for sname, _, _, times in pending:
+            row[sname] = float(np.median(times))
         if args.jobs > 1 and "reglab" in chosen and isinstance(row.get("reglab"), float):
             tol = row["reglab_tol"]
             times = [
