@@ -1,89 +1,246 @@
-"""Time the batched torch FISTA lasso path against scikit-learn's lasso_path.
+"""Issue 16 item 6 on a device: torch paths and batched CV against the CPU peers.
 
-Problem (REFERENCE.md): dense 4000 x 20000 Gaussian design, 50-alpha lasso path from
-alpha_max to 1e-2 alpha_max (scikit-learn took 28.9 s on one CPU core; a batched
-proximal-gradient solve 1.3 s on an H200).  Uses CUDA when available, CPU torch otherwise.
-Prints both times and the ratio, and the largest relative duality gap of each.
+Rows (dense Gaussian designs, seed 0; REFERENCE.md):
 
-    python benchmarks/gpu_linear_path.py            # full size
-    python benchmarks/gpu_linear_path.py --quick    # 1000 x 5000, a few seconds
+1. lasso path, 4000 x 20000, 50 alphas down to 1e-2 alpha_max: ``lasso_path(device=)`` vs
+   scikit-learn's ``lasso_path`` and reglab's CD path on the CPU (scikit-learn took 28.9 s on
+   one CPU core; the issue's target is 0.1 s on an H200);
+2. ``LassoCV(device=)``, 2000 x 5000, 5 folds x 100 alphas as one batched solve, vs
+   scikit-learn's ``LassoCV`` (and reglab's CPU ``LassoCV``), same grid, chosen alphas printed;
+3. ``logistic_path(device=)`` binary L1, 2000 x 2000, 50 alphas, vs reglab's CPU path and
+   scikit-learn ``LogisticRegression(solver='saga', l1)`` warm-started over the same Cs;
+4. ``logistic_path(device=)`` multinomial (5 classes) L1, same design, vs reglab's CPU path.
+
+Every solver at tol=1e-4 (reglab: duality gap <= tol * F(0) per alpha).  For each device row the
+bandwidth limit is printed: bytes of X read per iteration (two passes: ``X W`` and ``X^T R``,
+float32 or float64 as the solver runs) x (iterations + the gap checks' passes) / HBM bandwidth
+(3.35 TB/s H100 SXM, 4.8 TB/s H200), i.e. the time the iterations cannot beat.  The CPU peers
+run with the threads the machine gives them unless ``--threads`` is set (say which in reports).
+
+    python benchmarks/gpu_linear_path.py                      # full size, CUDA if available
+    python benchmarks/gpu_linear_path.py --quick              # small sizes, seconds on CPU torch
+    python benchmarks/gpu_linear_path.py --rows path,cv       # a subset of the rows
 """
 
 import argparse
+import os
 import time
 import warnings
 
 import numpy as np
+
+_BANDWIDTH = {"H100": 3.35e12, "H200": 4.8e12}
+
+
+def _sync(torch, device):
+    if str(device).startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def _timed(torch, device, fn, repeat=1):
+    """Median wall time of ``fn()`` (synchronised on CUDA) and its last result."""
+    times, out = [], None
+    for _ in range(repeat):
+        _sync(torch, device)
+        t0 = time.perf_counter()
+        out = fn()
+        _sync(torch, device)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)), out
+
+
+def _bandwidth(torch, device):
+    if not str(device).startswith("cuda"):
+        return None, "cpu"
+    name = torch.cuda.get_device_name()
+    for key, bw in _BANDWIDTH.items():
+        if key in name:
+            return bw, name
+    return None, name
+
+
+def _limit(nbytes_x, n_iter, check_every, bw):
+    """Lower bound of the iterations' time: passes over X x bytes / bandwidth."""
+    passes = 2 * n_iter + 2 * (n_iter // check_every + 1)
+    return None if bw is None else nbytes_x * passes / bw
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--device", default=None)
+    ap.add_argument("--rows", default="path,cv,logistic,multinomial")
     ap.add_argument("--skip-sklearn", action="store_true")
-    ap.add_argument("--skip-cd", action="store_true", help="skip reglab's CPU CD path")
+    ap.add_argument("--skip-cd", action="store_true", help="skip reglab's CPU paths")
+    ap.add_argument("--repeat", type=int, default=3, help="device timings: median of this many")
     args = ap.parse_args()
     import torch
+    from sklearn.linear_model import LassoCV as SkLassoCV
+    from sklearn.linear_model import LogisticRegression
     from sklearn.linear_model import lasso_path as sk_lasso_path
 
     import reglab.linear as rl
     from reglab.linear._fit import prepare
     from reglab.linear._problem import duality_gap
+    from reglab.linear.solvers.torch_path import torch_cv_errors
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    n, p = (1000, 5000) if args.quick else (4000, 20000)
+    bw, devname = _bandwidth(torch, device)
+    rows = args.rows.split(",")
+    print(
+        f"torch {torch.__version__} device {device} ({devname}); host {os.cpu_count()} cores, "
+        f"load {os.getloadavg()[0]:.2f}; bandwidth {bw or 'n/a'} B/s"
+    )
+    table = []
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((n, p))
-    w = np.zeros(p)
-    w[:50] = rng.standard_normal(50)
-    y = X @ w + 0.5 * rng.standard_normal(n)
-    print(
-        f"problem {n}x{p}, 50 alphas down to 1e-2 alpha_max; torch device {device}"
-        + (f" ({torch.cuda.get_device_name()})" if device == "cuda" else "")
-    )
-    kw = dict(n_alphas=50, eps=1e-2, tol=1e-4)
-    rl.lasso_path(X[:50, :100], y[:50], device=device, **kw)  # warm-up (CUDA context)
-    if device == "cuda":
-        torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    res = rl.lasso_path(X, y, device=device, **kw)
-    if device == "cuda":
-        torch.cuda.synchronize()
-    t_torch = time.perf_counter() - t0
-    problem, _ = prepare(X, y, rl.Quadratic(), fit_intercept=False)
-    scale = problem.value_scale()
 
-    def worst_gap(coefs, alphas):
-        return (
-            max(duality_gap(problem, rl.L1(a), coefs[:, k])[0] for k, a in enumerate(alphas))
-            / scale
+    # warm-up: CUDA context, kernels, torch import
+    Xw, yw = rng.standard_normal((60, 40)), rng.standard_normal(60)
+    rl.lasso_path(Xw, yw, device=device, n_alphas=3)
+    rl.logistic_path(Xw, yw > 0, device=device, n_alphas=3)
+    rl.LassoCV(device=device, alphas=3, cv=3).fit(Xw, yw)
+
+    if "path" in rows:
+        n, p = (1000, 5000) if args.quick else (4000, 20000)
+        X = rng.standard_normal((n, p))
+        w = np.zeros(p)
+        w[:50] = rng.standard_normal(50)
+        y = X @ w + 0.5 * rng.standard_normal(n)
+        kw = dict(n_alphas=50, eps=1e-2, tol=1e-4)
+        t_dev, res = _timed(
+            torch, device, lambda: rl.lasso_path(X, y, device=device, **kw), args.repeat
         )
+        problem, _ = prepare(X, y, rl.Quadratic(), fit_intercept=False)
+        scale = problem.value_scale()
 
-    print(
-        f"reglab torch FISTA path: {t_torch:8.2f} s   max rel gap {worst_gap(res.coefs, res.alphas):.1e}"
-        f"   iterations (largest column) {int(np.max(res.n_iters))}"
-    )
-    t_cd = float("nan")
-    if not args.skip_cd:
-        t0 = time.perf_counter()
-        res_cd = rl.lasso_path(X, y, **kw)
-        t_cd = time.perf_counter() - t0
+        def worst_gap(coefs, alphas):
+            return (
+                max(duality_gap(problem, rl.L1(a), coefs[:, k])[0] for k, a in enumerate(alphas))
+                / scale
+            )
+
+        it = int(np.max(res.n_iters))
+        item = 4 if str(device).startswith("cuda") else 8  # torch_path: float32 on CUDA
+        lim = _limit(n * p * item, it, 20, bw)
         print(
-            f"reglab CD path (CPU):     {t_cd:8.2f} s   max rel gap {worst_gap(res_cd.coefs, res_cd.alphas):.1e}"
+            f"[path {n}x{p}] torch {t_dev:.3f} s, max rel gap (float64) "
+            f"{worst_gap(res.coefs, res.alphas):.1e}, {it} iterations"
         )
-    if args.skip_sklearn:
-        return
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        _, sk_coefs, _ = sk_lasso_path(X, y, alphas=res.alphas, tol=1e-4)
-    t_sk = time.perf_counter() - t0
-    print(
-        f"scikit-learn lasso_path:  {t_sk:8.2f} s   max rel gap {worst_gap(sk_coefs, res.alphas):.1e}"
-    )
-    print(
-        f"ratio scikit-learn / torch path: {t_sk / t_torch:.1f}x ; scikit-learn / reglab CD: {t_sk / t_cd:.1f}x"
-    )
+        t_cd = t_sk = float("nan")
+        if not args.skip_cd:
+            t_cd, res_cd = _timed(torch, "cpu", lambda: rl.lasso_path(X, y, **kw))
+            print(
+                f"  reglab CD (CPU) {t_cd:.2f} s, gap {worst_gap(res_cd.coefs, res_cd.alphas):.1e}"
+            )
+        if not args.skip_sklearn:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                t_sk, sk = _timed(
+                    torch, "cpu", lambda: sk_lasso_path(X, y, alphas=res.alphas, tol=1e-4)
+                )
+            print(f"  scikit-learn lasso_path {t_sk:.2f} s, gap {worst_gap(sk[1], res.alphas):.1e}")
+        table.append((f"lasso path {n}x{p}, 50 alphas", t_dev, t_sk, t_cd, it, lim))
+
+    if "cv" in rows:
+        n, p = (400, 1000) if args.quick else (2000, 5000)
+        X = rng.standard_normal((n, p))
+        w = np.zeros(p)
+        w[:20] = rng.standard_normal(20)
+        y = X @ w + 0.5 * rng.standard_normal(n)
+        kw = dict(cv=5, alphas=100, eps=1e-3, tol=1e-4)
+        t_dev, est = _timed(
+            torch, device, lambda: rl.LassoCV(device=device, **kw).fit(X, y), args.repeat
+        )
+        # the batched fold solve alone, for its iteration count (the bandwidth estimate)
+        from sklearn.model_selection import KFold
+
+        folds = list(KFold(5).split(X))
+        t_solve, (_, info) = _timed(
+            torch,
+            device,
+            lambda: torch_cv_errors(
+                X, y, None, True, folds, [(rl.L1(1.0), est.alphas_)], device=device,
+                tol=1e-4, return_info=True,
+            ),
+        )  # fmt: skip
+        it = info["n_iter"]
+        lim = _limit(n * p * 8, it, info["check_every"], bw)
+        print(
+            f"[LassoCV {n}x{p}, 5 folds x 100 alphas] device fit {t_dev:.3f} s (batched solve "
+            f"{t_solve:.3f} s, {info['n_columns']} columns, {it} iterations, max rel gap "
+            f"{info['gap']:.1e}); alpha_ {est.alpha_:.5g}"
+        )
+        t_sk = t_cd = float("nan")
+        if not args.skip_cd:
+            t_cd, cpu = _timed(torch, "cpu", lambda: rl.LassoCV(**kw).fit(X, y))
+            print(f"  reglab LassoCV (CPU) {t_cd:.2f} s, alpha_ {cpu.alpha_:.5g}")
+        if not args.skip_sklearn:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                t_sk, sk = _timed(
+                    torch,
+                    "cpu",
+                    lambda: SkLassoCV(cv=5, alphas=est.alphas_, tol=1e-4, n_jobs=1).fit(X, y),
+                )
+            # mean curves: near alpha_min (p > n folds) tol=1e-4 leaves the curves apart
+            m_sk, m_rl = sk.mse_path_.mean(axis=1), est.mse_path_.mean(axis=1)
+            rel = np.max(np.abs(m_sk - m_rl) / m_sk)
+            print(
+                f"  scikit-learn LassoCV {t_sk:.2f} s, alpha_ {sk.alpha_:.5g}; "
+                f"mean CV curve max rel diff {rel:.1e}"
+            )
+        table.append((f"LassoCV {n}x{p}, 5x100", t_dev, t_sk, t_cd, it, lim))
+
+    def logistic_row(kind):
+        n, p = (500, 500) if args.quick else (2000, 2000)
+        K = 2 if kind == "logistic" else 5
+        X = rng.standard_normal((n, p))
+        Wt = np.zeros((p, K))
+        Wt[:10] = rng.standard_normal((10, K))
+        y = np.argmax(X @ Wt + rng.gumbel(size=(n, K)), axis=1)
+        kw = dict(n_alphas=50, eps=1e-2, tol=1e-4, l1_ratio=1.0)
+        t_dev, res = _timed(
+            torch, device, lambda: rl.logistic_path(X, y, device=device, **kw), args.repeat
+        )
+        it = int(np.max(res.n_iters))
+        lim = _limit(n * p * 8, it, 10, bw)
+        print(f"[{kind} L1 path {n}x{p}, {K} classes] device {t_dev:.3f} s, {it} iterations")
+        t_cd = t_sk = float("nan")
+        if not args.skip_cd:
+            t_cd, _ = _timed(torch, "cpu", lambda: rl.logistic_path(X, y, **kw))
+            print(f"  reglab logistic_path (CPU) {t_cd:.2f} s")
+        if not args.skip_sklearn and K == 2:
+            Cs = 1.0 / (res.alphas * n)
+
+            def sk_path():
+                clf = LogisticRegression(
+                    l1_ratio=1.0, solver="saga", tol=1e-4, max_iter=1000, warm_start=True
+                )
+                for C in Cs:
+                    clf.set_params(C=C).fit(X, y)
+                return clf
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                t_sk, _ = _timed(torch, "cpu", sk_path)
+            print(f"  scikit-learn saga, warm-started over the 50 Cs: {t_sk:.2f} s")
+        return (f"logistic_path {kind} L1 {n}x{p}", t_dev, t_sk, t_cd, it, lim)
+
+    for kind in [r for r in ("logistic", "multinomial") if r in rows]:
+        table.append(logistic_row(kind))
+
+    print()
+    print(f"device: {devname}; CPU peers on this host's CPU (load {os.getloadavg()[0]:.2f})")
+    print("| row | device s | scikit-learn CPU s | sklearn/device | reglab CPU s | iterations "
+          "| bandwidth limit s | device/limit |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, t_dev, t_sk, t_cd, it, lim in table:
+        lim_s = "n/a" if lim is None else f"{lim:.4f}"
+        over = "n/a" if lim is None else f"{t_dev / lim:.1f}x"
+        print(
+            f"| {name} | {t_dev:.3f} | {t_sk:.2f} | {t_sk / t_dev:.1f}x | {t_cd:.2f} | {it} "
+            f"| {lim_s} | {over} |"
+        )
 
 
 if __name__ == "__main__":

@@ -313,7 +313,17 @@ def _gram_top_eig(torch, Xs):
 
 
 def torch_cv_errors(
-    X, y, sample_weight, fit_intercept, folds, runs, *, device="cpu", tol=1e-4, max_iter=20000
+    X,
+    y,
+    sample_weight,
+    fit_intercept,
+    folds,
+    runs,
+    *,
+    device="cpu",
+    tol=1e-4,
+    max_iter=20000,
+    return_info=False,
 ):
     """Held-out MSE of every fold x alpha (x penalty) of a least-squares CV as ONE batched solve.
 
@@ -342,6 +352,10 @@ def torch_cv_errors(
         Elastic-net type penalties (``separable_coefficients``), each with its alpha grid.
     device, tol, max_iter
         As in :func:`torch_path`.
+    return_info : bool, default=False
+        Also return a dict: ``n_iter`` (iterations of the slowest column, i.e. of the batch),
+        ``n_columns``, ``check_every`` and the largest relative ``gap`` (benchmarks use it
+        for the bandwidth estimate).
 
     Returns
     -------
@@ -441,7 +455,7 @@ def torch_cv_errors(
         return primal - dual, None
 
     tol_abs = tol * F0[fcol]
-    W, _, gaps, _ = batched_fista(
+    W, _, gaps, n_iters = batched_fista(
         torch,
         grad_fn,
         gap_fn,
@@ -472,4 +486,12 @@ def torch_cv_errors(
         block = mse[start : start + F * k].reshape(F, k).T  # (k, F)
         out.append(np.ascontiguousarray(block))
         start += F * k
+    if return_info:
+        info = {
+            "n_iter": int(n_iters.max()),
+            "n_columns": C,
+            "check_every": 10,
+            "gap": float((gaps / F0[fcol]).max()),
+        }
+        return out, info
     return out
