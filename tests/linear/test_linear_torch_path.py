@@ -218,3 +218,23 @@ def test_cv_device_is_validated_naming_it():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="device='cuda'.*no CUDA"):
             rl.LassoCV(device="cuda").fit(X, y)
+
+
+@pytest.mark.torch
+def test_float32_lasso_path_reports_the_float64_certificate():
+    # float32 iterations (the CUDA default): the gaps returned are the float64 duality gaps of
+    # the returned coefficients on the float64 problem, as the NumPy certificate computes them
+    torch = pytest.importorskip("torch")
+    from reglab.linear._problem import duality_gap
+    from reglab.linear.penalties import L1
+    from reglab.linear.solvers.torch_path import torch_path
+
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((50, 80))
+    y = X[:, :3] @ np.array([1.0, -1.0, 2.0]) + 0.1 * rng.standard_normal(50)
+    problem, _ = prepare(X, y, Quadratic(), fit_intercept=True)
+    alphas = np.array([0.3, 0.1, 0.03])
+    res = torch_path(problem, L1(1.0), alphas, tol=1e-5, dtype=torch.float32)
+    for k, a in enumerate(alphas):
+        exact = duality_gap(problem, L1(a), res.coefs[:, k])[0]
+        assert res.dual_gaps[k] == pytest.approx(exact, rel=1e-6, abs=1e-14)

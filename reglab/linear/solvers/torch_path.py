@@ -73,7 +73,8 @@ def torch_path(
     check_every : int, default=20
         Gap computed every this many iterations.
     dtype : torch.dtype, optional
-        Default float32 on CUDA, float64 otherwise.
+        Default float32 on CUDA, float64 otherwise.  With float32 the returned gaps (and the
+        convergence warning) are recomputed in float64 at the final iterates.
 
     Returns
     -------
@@ -135,6 +136,18 @@ def torch_path(
             active = gaps > tol * scale
             if not bool(active.any()):
                 break
+    if dtype != torch.float64:
+        # float32 iterations (and stopping tests): the certificate returned is recomputed in
+        # float64 on the final iterates (one more pair of passes over X), so a gap that float32
+        # rounding made look small is reported, and warned about, as it is
+        f64 = torch.float64
+        X64 = torch.as_tensor(np.ascontiguousarray(X), dtype=f64, device=dev)
+        al64 = torch.as_tensor(np.asarray(alphas, dtype=np.float64), dtype=f64, device=dev)
+        A64 = torch.as_tensor(a_unit, dtype=f64, device=dev)[:, None] * al64[None, :]
+        B64 = torch.as_tensor(b_unit, dtype=f64, device=dev)[:, None] * al64[None, :]
+        y64 = torch.as_tensor(problem.y, dtype=f64, device=dev)
+        gaps = _gaps(torch, X64, y64, None, W.double(), A64, B64, n, penalty.positive)
+        del X64
     gaps_np = gaps.double().cpu().numpy()
     if np.any(gaps_np > tol * scale):
         warnings.warn(
