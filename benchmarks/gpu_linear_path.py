@@ -14,8 +14,10 @@ Rows (dense Gaussian designs, seed 0; REFERENCE.md):
 Every solver at tol=1e-4 (reglab: duality gap <= tol * F(0) per alpha).  For each device row the
 bandwidth limit is printed: bytes of X read per iteration (two passes: ``X W`` and ``X^T R``,
 float32 or float64 as the solver runs) x (iterations + the gap checks' passes) / HBM bandwidth
-(3.35 TB/s H100 SXM, 4.8 TB/s H200), i.e. the time the iterations cannot beat.  The CPU peers
-run with the threads the machine gives them unless ``--threads`` is set (say which in reports).
+(3.35 TB/s H100 SXM, 4.8 TB/s H200), and the flop limit (2 n p flops per column per pass at
+67 TFLOP/s, the float64 tensor-core and float32 peak of both): the iterations cannot beat
+the larger of the two.  The CPU peers run with the threads the machine gives them unless
+``--threads N`` is set (BLAS/OpenMP pools via threadpoolctl, torch's CPU threads); say which.
 
     python benchmarks/gpu_linear_path.py                      # full size, CUDA if available
     python benchmarks/gpu_linear_path.py --quick              # small sizes, seconds on CPU torch
@@ -59,10 +61,22 @@ def _bandwidth(torch, device):
     return None, name
 
 
-def _limit(nbytes_x, n_iter, check_every, bw):
-    """Lower bound of the iterations' time: passes over X x bytes / bandwidth."""
+# dense peak of both Hopper parts in float64 (tensor cores) and float32 (no TF32: torch's
+# default for matmul), FLOP/s
+_PEAK = 67e12
+
+
+def _limit(n, p, item, n_cols, n_iter, check_every, bw):
+    """Lower bounds of the iterations' time: ``(bandwidth, flops)``.
+
+    Passes over X: two per iteration (``X W``, ``X^T R``) and two per gap check; bytes = n p
+    item per pass.  Flops: 2 n p per column per pass, every column counted at every pass
+    (an upper count: converged columns leave the batch).
+    """
     passes = 2 * n_iter + 2 * (n_iter // check_every + 1)
-    return None if bw is None else nbytes_x * passes / bw
+    if bw is None:
+        return None
+    return n * p * item * passes / bw, 2.0 * n * p * n_cols * passes / _PEAK
 
 
 def main():
@@ -73,8 +87,15 @@ def main():
     ap.add_argument("--skip-sklearn", action="store_true")
     ap.add_argument("--skip-cd", action="store_true", help="skip reglab's CPU paths")
     ap.add_argument("--repeat", type=int, default=3, help="device timings: median of this many")
+    ap.add_argument("--threads", type=int, default=None, help="CPU threads of every solver")
     args = ap.parse_args()
     import torch
+
+    if args.threads:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.threads)
+        torch.set_num_threads(args.threads)
     from sklearn.linear_model import LassoCV as SkLassoCV
     from sklearn.linear_model import LogisticRegression
     from sklearn.linear_model import lasso_path as sk_lasso_path
@@ -89,7 +110,8 @@ def main():
     rows = args.rows.split(",")
     print(
         f"torch {torch.__version__} device {device} ({devname}); host {os.cpu_count()} cores, "
-        f"load {os.getloadavg()[0]:.2f}; bandwidth {bw or 'n/a'} B/s"
+        f"load {os.getloadavg()[0]:.2f}; CPU threads {args.threads or 'all'}; "
+        f"bandwidth {bw or 'n/a'} B/s"
     )
     table = []
     rng = np.random.default_rng(0)
@@ -121,7 +143,7 @@ def main():
 
         it = int(np.max(res.n_iters))
         item = 4 if str(device).startswith("cuda") else 8  # torch_path: float32 on CUDA
-        lim = _limit(n * p * item, it, 20, bw)
+        lim = _limit(n, p, item, 50, it, 20, bw)
         print(
             f"[path {n}x{p}] torch {t_dev:.3f} s, max rel gap (float64) "
             f"{worst_gap(res.coefs, res.alphas):.1e}, {it} iterations"
@@ -164,7 +186,7 @@ def main():
             ),
         )  # fmt: skip
         it = info["n_iter"]
-        lim = _limit(n * p * 8, it, info["check_every"], bw)
+        lim = _limit(n, p, 8, info["n_columns"], it, info["check_every"], bw)
         print(
             f"[LassoCV {n}x{p}, 5 folds x 100 alphas] device fit {t_dev:.3f} s (batched solve "
             f"{t_solve:.3f} s, {info['n_columns']} columns, {it} iterations, max rel gap "
@@ -203,7 +225,7 @@ def main():
             torch, device, lambda: rl.logistic_path(X, y, device=device, **kw), args.repeat
         )
         it = int(np.max(res.n_iters))
-        lim = _limit(n * p * 8, it, 10, bw)
+        lim = _limit(n, p, 8, 50 * (K if K > 2 else 1), it, 10, bw)
         print(f"[{kind} L1 path {n}x{p}, {K} classes] device {t_dev:.3f} s, {it} iterations")
         t_cd = t_sk = float("nan")
         if not args.skip_cd:
@@ -232,11 +254,11 @@ def main():
     print()
     print(f"device: {devname}; CPU peers on this host's CPU (load {os.getloadavg()[0]:.2f})")
     print("| row | device s | scikit-learn CPU s | sklearn/device | reglab CPU s | iterations "
-          "| bandwidth limit s | device/limit |")  # fmt: skip
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+          "| bandwidth limit s | flop limit s | device/max(limits) |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, t_dev, t_sk, t_cd, it, lim in table:
-        lim_s = "n/a" if lim is None else f"{lim:.4f}"
-        over = "n/a" if lim is None else f"{t_dev / lim:.1f}x"
+        lim_s = "n/a | n/a" if lim is None else f"{lim[0]:.4f} | {lim[1]:.4f}"
+        over = "n/a" if lim is None else f"{t_dev / max(lim):.1f}x"
         print(
             f"| {name} | {t_dev:.3f} | {t_sk:.2f} | {t_sk / t_dev:.1f}x | {t_cd:.2f} | {it} "
             f"| {lim_s} | {over} |"
