@@ -103,7 +103,7 @@ def main():
     import reglab.linear as rl
     from reglab.linear._fit import prepare
     from reglab.linear._problem import duality_gap
-    from reglab.linear.solvers.torch_path import torch_cv_errors
+    from reglab.linear.solvers.torch_path import torch_cv_errors, torch_path
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     bw, devname = _bandwidth(torch, device)
@@ -148,6 +148,14 @@ def main():
             f"[path {n}x{p}] torch {t_dev:.3f} s, max rel gap (float64) "
             f"{worst_gap(res.coefs, res.alphas):.1e}, {it} iterations"
         )
+        # where the time goes: host-side preparation (validation, alpha grid) and the
+        # solver's phases, the device synchronised between them
+        t0 = time.perf_counter()
+        prob2, _ = prepare(X, y, rl.Quadratic(), fit_intercept=False)
+        grid = rl.alpha_grid(rl.alpha_max(prob2, rl.L1(1.0)), eps=1e-2, n_alphas=50)
+        phases = {"prepare+grid (host)": time.perf_counter() - t0}
+        torch_path(prob2, rl.L1(1.0), grid, device=device, tol=1e-4, timings=phases)
+        print("  phases: " + ", ".join(f"{k} {v:.3f} s" for k, v in phases.items()))
         t_cd = t_sk = float("nan")
         if not args.skip_cd:
             t_cd, res_cd = _timed(torch, "cpu", lambda: rl.lasso_path(X, y, **kw))
