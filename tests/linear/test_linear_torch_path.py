@@ -238,3 +238,52 @@ def test_float32_lasso_path_reports_the_float64_certificate():
     for k, a in enumerate(alphas):
         exact = duality_gap(problem, L1(a), res.coefs[:, k])[0]
         assert res.dual_gaps[k] == pytest.approx(exact, rel=1e-6, abs=1e-14)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_torch_logistic_path_with_sample_weight(n_classes):
+    # weights enter the datafit, the centring and the column scales: same optimum as the CPU
+    pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((70, 15)) + 0.5
+    y = rng.integers(0, n_classes, 70)
+    sw = rng.uniform(0.1, 4.0, 70)
+    kw = dict(l1_ratio=0.7, n_alphas=4, eps=0.1, tol=1e-10, sample_weight=sw)
+    ref = rl.logistic_path(X, y, max_iter=1000, **kw)
+    res = rl.logistic_path(X, y, device="cpu", **kw)
+    np.testing.assert_allclose(res.coefs, ref.coefs, atol=1e-3)
+
+
+@pytest.mark.torch
+def test_torch_solvers_warn_when_not_converged():
+    pytest.importorskip("torch")
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import KFold
+
+    from reglab.linear.datafits import Multinomial
+    from reglab.linear.penalties import L1
+    from reglab.linear.solvers.torch_logistic import torch_logistic_path
+    from reglab.linear.solvers.torch_path import torch_cv_errors
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 30))
+    y = rng.integers(0, 3, 60).astype(float)
+    problem, _ = prepare(X, y, Multinomial(), fit_intercept=True, n_classes=3)
+    with pytest.warns(ConvergenceWarning, match="did not converge in 5 iterations"):
+        torch_logistic_path(problem, L1(1.0), np.array([0.01]), tol=1e-12, max_iter=5)
+    folds = list(KFold(3).split(X))
+    with pytest.warns(ConvergenceWarning, match="batched CV did not converge in 5 iterations"):
+        errs = torch_cv_errors(
+            X, y, None, True, folds, [(L1(1.0), np.array([0.1, 0.01]))], tol=1e-12, max_iter=5
+        )
+    assert errs[0].shape == (2, 3) and np.all(np.isfinite(errs[0]))
+
+
+@pytest.mark.torch
+def test_torch_logistic_path_refuses_unpenalised_features():
+    pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((20, 4)), rng.integers(0, 2, 20)
+    with pytest.raises(ValueError, match="every feature penalised"):
+        rl.logistic_path(X, y, device="cpu", weights=np.array([1.0, 0.0, 1.0, 1.0]))
