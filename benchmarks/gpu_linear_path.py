@@ -200,6 +200,7 @@ def main():
             f"{t_solve:.3f} s, {info['n_columns']} columns, {it} iterations, max rel gap "
             f"{info['gap']:.1e}); alpha_ {est.alpha_:.5g}"
         )
+        print("  phases: " + ", ".join(f"{k} {v:.3f} s" for k, v in info["seconds"].items()))
         t_sk = t_cd = float("nan")
         if not args.skip_cd:
             t_cd, cpu = _timed(torch, "cpu", lambda: rl.LassoCV(**kw).fit(X, y))

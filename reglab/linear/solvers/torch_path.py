@@ -406,8 +406,9 @@ def torch_cv_errors(
         As in :func:`torch_path`.
     return_info : bool, default=False
         Also return a dict: ``n_iter`` (iterations of the slowest column, i.e. of the batch),
-        ``n_columns``, ``check_every`` and the largest relative ``gap`` (benchmarks use it
-        for the bandwidth estimate).
+        ``n_columns``, ``check_every``, the largest relative ``gap`` and ``seconds`` per
+        phase (the design to the device, the folds' step sizes, setup, iterations; the
+        device synchronised between phases), for the benchmark's estimates.
 
     Returns
     -------
@@ -427,6 +428,8 @@ def torch_cv_errors(
         Cte[te, f] = sw[te]
     Ctr /= Ctr.sum(axis=0)
     Cte /= Cte.sum(axis=0)
+    phases = {} if return_info else None
+    clock = _Clock(torch, dev, phases)
     Xt = torch.as_tensor(Xd, dtype=f64, device=dev)
     yt = torch.as_tensor(np.asarray(y, dtype=np.float64), dtype=f64, device=dev)
     Ctr_t = torch.as_tensor(Ctr, dtype=f64, device=dev)
@@ -438,6 +441,7 @@ def torch_cv_errors(
     s = torch.sqrt(torch.clamp(c_all @ (Xt * Xt) - mean_all**2, min=0.0))
     s = torch.where(s > 0, s, torch.ones_like(s))
     Xt = Xt / s
+    clock.lap("to_device")
     if fit_intercept:
         M = Ctr_t.T @ Xt  # (F, p) training means
         ybar = Ctr_t.T @ yt  # (F,)
@@ -450,6 +454,7 @@ def torch_cv_errors(
         Xf = (Xt[tr_t] - M[f]) * torch.sqrt(Ctr_t[tr_t, f])[:, None]
         Lf.append(_gram_top_eig(torch, Xf) * (1.0 + 1e-9))
     Lf = torch.as_tensor(Lf, dtype=f64, device=dev)
+    clock.lap("lipschitz")
     F0 = 0.5 * (Ctr_t * (yt[:, None] - ybar[None, :]) ** 2).sum(dim=0)  # (F,)
 
     # columns: run-major, then fold, then alpha
@@ -507,6 +512,7 @@ def torch_cv_errors(
         return primal - dual, None
 
     tol_abs = tol * F0[fcol]
+    clock.lap("setup")
     W, _, gaps, n_iters = batched_fista(
         torch,
         grad_fn,
@@ -520,6 +526,7 @@ def torch_cv_errors(
         max_iter=max_iter,
         check_every=10,
     )
+    clock.lap("iterations")
     bad = ~(gaps <= tol_abs)
     if bool(bad.any()):
         g = gaps.cpu().numpy()
@@ -544,6 +551,7 @@ def torch_cv_errors(
             "n_columns": C,
             "check_every": 10,
             "gap": float((gaps / F0[fcol]).max()),
+            "seconds": phases,
         }
         return out, info
     return out
