@@ -508,6 +508,7 @@ class CoordinateDescent(Solver):
             data, indices, indptr = _EMPTY_F, _EMPTY_I, _EMPTY_I
         c = _norm_weights(sw, n)
         onehot = Multinomial._onehot(y, Kc)
+        every_penalised = bool(np.all(penalty.is_penalized(p)))
         inner_tol = 0.1 if w0 is None else 1e-4
         Z = np.asarray(problem.matvec(W)) + B
         size = min(p, max(self.ws_start, 2 * int(np.count_nonzero(np.any(W != 0, axis=1)))))
@@ -519,12 +520,21 @@ class CoordinateDescent(Solver):
                 B_cert = problem.optimal_intercept(Z - B, B)
                 Z = Z + (B_cert - B)
                 B = B_cert
-            gap = duality_gap(problem, penalty, W, B)[0]
-            if gap <= tol_abs or not np.isfinite(gap):
-                break
             P = _softmax_rows(Z)
             G = c[:, None] * (P - onehot)
             U = np.asarray(problem.rmatvec(G))  # X^T G = -X^T theta, (p, K)
+            if every_penalised:
+                # the certificate of duality_gap from the scores and correlations at hand
+                # (it would form X W and X^T theta again: two of the four passes over X of
+                # an outer iteration, 90 ms on the 5000 x 1000 10-class path)
+                scale = max(1.0, penalty.dual_scaling(-U))
+                primal = df.value(y, Z, sw) + penalty.value(W)
+                dual = df.dual_value(y, -G / scale, sw) - penalty.conjugate(-U / scale)
+                gap = float(primal - dual)
+            else:
+                gap = duality_gap(problem, penalty, W, B)[0]
+            if gap <= tol_abs or not np.isfinite(gap):
+                break
             if penalty.positive:
                 u = np.max(-U, axis=1)
             else:
@@ -554,9 +564,16 @@ class CoordinateDescent(Solver):
             W, Z, B = Wt, Zt, B + t * db
             if not penalty.positive:
                 shift = _best_common_shift(W, a, bq)
-                if np.any(shift != 0.0):
+                moved = np.flatnonzero(shift)
+                if moved.size:
                     W = W - shift[:, None]
-                    Z = Z - np.asarray(problem.matvec(shift))[:, None]
+                    # only the shifted columns: X[:, moved] @ shift[moved]
+                    xs = np.zeros(p)
+                    xs[moved] = shift[moved]
+                    if moved.size < p // 4 and not problem.is_sparse:
+                        Z = Z - (Xd[:, moved] @ shift[moved])[:, None]
+                    else:
+                        Z = Z - np.asarray(problem.matvec(xs))[:, None]
             inner_tol = max(inner_tol * 0.1, 1e-13)
             size = self._next_size(size, ws, _row_max_abs(W), p, gap, prev_gap)
             prev_gap = gap
