@@ -131,14 +131,14 @@ def _pen_value(w, a, b, ws):
     return s
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _copy(src, dst):
     """``dst[:] = src`` as a loop (see the module's note on first-call compilation)."""
     for i in range(src.shape[0]):
         dst[i] = src[i]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _true_residual(mode, r, v, m_sv, out):
     if mode == 0:
         _copy(r, out)
@@ -146,15 +146,6 @@ def _true_residual(mode, r, v, m_sv, out):
         m = m_sv[0]
         for i in range(r.shape[0]):
             out[i] = r[i] + m * v[i]
-
-
-@njit(cache=True)
-def _ws_gap(mode, X, data, indices, indptr, mu, v, y, w, r_primal, a, b, ws, positive, r_true):
-    """Duality gap on the working set, primal at ``r_primal``, dual point ``r_true / n``."""
-    us = np.empty(ws.shape[0])
-    return gap_and_correlations(
-        mode, X, data, indices, indptr, mu, v, y, w, r_primal, a, b, ws, positive, r_true, us
-    )
 
 
 @njit(cache=True, fastmath=_REASSOC)
@@ -244,7 +235,7 @@ def _xt_sparse_all(data, indices, indptr, r, out):
         out[jj] = 0.0
 
 
-@njit(cache=True, fastmath=_REASSOC)
+@njit(cache=True, fastmath=_REASSOC, inline="always")
 def _xt_dense(X, ws, r, us):
     """``us[k] = x_{ws[k]}.r / n`` for a dense ``X``."""
     n = r.shape[0]
@@ -281,7 +272,7 @@ def _dual_rescaling(us, ws, a, b, positive):
     return scale, conj
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _anderson(W_hist, K):
     """Anderson weights c (sum 1) minimising ||sum_k c_k (w_{k+1} - w_k)||; empty if singular.
 
@@ -291,7 +282,7 @@ def _anderson(W_hist, K):
     call that takes microseconds (see the module's note on first-call compilation).
     """
     m = W_hist.shape[1]
-    C = np.zeros((K, K + 1))  # [C | 1], eliminated in place
+    C = np.empty((K, K + 1))  # [C | 1], every entry set below, eliminated in place
     for k in range(K):
         for ll in range(k + 1):
             s = 0.0
@@ -303,7 +294,7 @@ def _anderson(W_hist, K):
     for k in range(K):
         nrm += C[k, k]
     if not nrm > 0.0 or not np.isfinite(nrm):
-        return np.zeros(0)
+        return np.empty(0)
     for k in range(K):
         for ll in range(K):
             C[k, ll] /= nrm
@@ -315,7 +306,7 @@ def _anderson(W_hist, K):
             if abs(C[k, col]) > abs(C[piv, col]):
                 piv = k
         if C[piv, col] == 0.0:
-            return np.zeros(0)
+            return np.empty(0)
         if piv != col:
             for ll in range(col, K + 1):
                 C[col, ll], C[piv, ll] = C[piv, ll], C[col, ll]
@@ -333,7 +324,7 @@ def _anderson(W_hist, K):
     for k in range(K):
         s += z[k]
     if not np.isfinite(s) or s == 0.0:
-        return np.zeros(0)
+        return np.empty(0)
     for k in range(K):
         z[k] /= s
     return z
@@ -388,8 +379,10 @@ def inner_cd(
     n = r.shape[0]
     nws = ws.shape[0]
     K = anderson_k
-    hist = np.zeros((K + 1, nws))
-    cand = np.zeros(nws)
+    # np.empty, not np.zeros, for buffers written before they are read: np.zeros is one more
+    # generic implementation to compile per shape (first call, see the module docstring)
+    hist = np.empty((K + 1, nws))
+    cand = np.empty(nws)
     # no centring term to carry when every column mean is zero (no intercept)
     center = False
     if mode == 1:
@@ -399,21 +392,27 @@ def inner_cd(
                 break
     n_cycle = 0
     # in Anderson cycles of K + 1 epochs (in epochs when K == 0), rounded up
-    cycles_per_check = max(1, (check_every + K) // (K + 1))
-    max_cycles_per_check = max(cycles_per_check, (check_max + K) // (K + 1))
+    # (conditional expressions, not the builtins max/min: each is a generic implementation
+    # compiled on the first call)
+    cycles_per_check = (check_every + K) // (K + 1)
+    cycles_per_check = cycles_per_check if cycles_per_check > 1 else 1
+    max_cycles_per_check = (check_max + K) // (K + 1)
+    if max_cycles_per_check < cycles_per_check:
+        max_cycles_per_check = cycles_per_check
     next_check = cycles_per_check
     acc_flag[0] = 0
     n_hist = 0
     cyc = ws
     n_c = nws
     r_true = np.empty(n)
+    us = np.empty(nws)  # the working set's correlations, filled by each gap check
     # keep the residuals of the cycle: the candidate's residual is then sum_k c_k r_k (r is
     # affine in w and sum_k c_k = 1), O(K n) instead of one axpy per changed coordinate, and a
     # rejected candidate costs nothing to undo; with implicit centring the scalars m_sv too.
     # Sparse too: n-vectors are cheap next to a sweep (quick sparse path 1.97 -> 1.43 s,
     # issue-size 22.0 -> 19.7 s, one core; with an intercept, quick 1.47 -> 1.38 s)
-    rhist = np.zeros((K + 1, n))
-    mhist = np.zeros((K + 1, 2))
+    rhist = np.empty((K + 1, n))
+    mhist = np.empty((K + 1, 2))
     r_cand = np.empty(n)
     gap = np.inf
     epoch = 0
@@ -445,7 +444,7 @@ def inner_cd(
         if K == 0:
             if epoch >= next_check:
                 _true_residual(mode, r, v, m_sv, r_true)
-                gap = _ws_gap(
+                gap = gap_and_correlations(
                     mode,
                     X,
                     data,
@@ -461,10 +460,13 @@ def inner_cd(
                     ws,
                     positive,
                     r_true,
+                    us,
                 )
                 if gap <= tol:
                     break
-                cycles_per_check = min(2 * cycles_per_check, max_cycles_per_check)
+                cycles_per_check = 2 * cycles_per_check
+                if cycles_per_check > max_cycles_per_check:
+                    cycles_per_check = max_cycles_per_check
                 next_check = epoch + cycles_per_check
             continue
         # one Anderson cycle = K + 1 plain CD epochs, whose iterates contain no jump
@@ -543,7 +545,7 @@ def inner_cd(
         if not check:
             continue
         _true_residual(mode, r, v, m_sv, r_true)
-        gap = _ws_gap(
+        gap = gap_and_correlations(
             mode,
             X,
             data,
@@ -559,10 +561,11 @@ def inner_cd(
             ws,
             positive,
             r_true,
+            us,
         )
         acc_flag[0] = 0
         if have_cand and not accepted:
-            gap_acc = _ws_gap(
+            gap_acc = gap_and_correlations(
                 mode,
                 X,
                 data,
@@ -578,13 +581,16 @@ def inner_cd(
                 ws,
                 positive,
                 r_acc,
+                us,
             )
             if gap_acc < gap:
                 gap = gap_acc
                 acc_flag[0] = 1
         if gap <= tol:
             break
-        cycles_per_check = min(2 * cycles_per_check, max_cycles_per_check)
+        cycles_per_check = 2 * cycles_per_check
+        if cycles_per_check > max_cycles_per_check:
+            cycles_per_check = max_cycles_per_check
         next_check = n_cycle + cycles_per_check
     return epoch, gap
 
@@ -1305,7 +1311,7 @@ def logistic_intercept(y, c, xw, b, max_newton):
 # elastic-net path.
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _kth_smallest(d, k):
     """The ``k``-th smallest entry (from 0) of ``d`` (no NaN), ``d`` left unchanged.
 
@@ -1364,7 +1370,10 @@ def select_working_set(u, w, a, norms, positive, size):
     """
     p = u.shape[0]
     if size >= p:
-        return np.arange(p).astype(np.int32)
+        out = np.empty(p, dtype=np.int32)
+        for j in range(p):
+            out[j] = j
+        return out
     d = np.empty(p)
     for j in range(p):
         if w[j] != 0.0:
@@ -1449,7 +1458,7 @@ def residual(mode, X, data, indices, indptr, y, w, r):
                 r[indices[k]] -= wj * data[k]
 
 
-@njit(cache=True, fastmath=_REASSOC)
+@njit(cache=True, fastmath=_REASSOC, inline="always")
 def _residual_dense(X, w, r):
     """``r -= X w`` over the non-zero coefficients of ``w``."""
     for j in range(w.shape[0]):
