@@ -417,6 +417,7 @@ def inner_cd(
     gap = np.inf
     epoch = 0
     active = ws
+    active_buf = ws.copy()
     for epoch in range(1, max_epochs + 1):  # noqa: B007
         # active-set cycling (see _FULL_EVERY): a full sweep, then sweeps over the
         # coordinates it left non-zero; the ws gap still certifies every ws coordinate
@@ -431,74 +432,49 @@ def inner_cd(
                 data, indices, indptr, mu, xv, m_sv, center, r, w, L, a, b, sweep, positive, n
             )
         if full and _ACTIVE_CYCLING:
+            # into one buffer, a prefix of it: the previous active set is not read after this
+            # (cyc takes the new one below), and np.empty(n, ws.dtype) would be one more
+            # generic implementation to compile on the first call
             n_act = 0
             for k in range(nws):
                 if w[ws[k]] != 0.0:
+                    active_buf[n_act] = ws[k]
                     n_act += 1
-            active = np.empty(n_act, dtype=ws.dtype)
-            n_act = 0
-            for k in range(nws):
-                if w[ws[k]] != 0.0:
-                    active[n_act] = ws[k]
-                    n_act += 1
-        if K == 0:
-            if epoch >= next_check:
-                _true_residual(mode, r, v, m_sv, r_true)
-                gap = gap_and_correlations(
-                    mode,
-                    X,
-                    data,
-                    indices,
-                    indptr,
-                    mu,
-                    v,
-                    y,
-                    w,
-                    r_true,
-                    a,
-                    b,
-                    ws,
-                    positive,
-                    r_true,
-                    us,
-                )
-                if gap <= tol:
-                    break
-                cycles_per_check = 2 * cycles_per_check
-                if cycles_per_check > max_cycles_per_check:
-                    cycles_per_check = max_cycles_per_check
-                next_check = epoch + cycles_per_check
-            continue
-        # one Anderson cycle = K + 1 plain CD epochs, whose iterates contain no jump
-        if n_hist == 0:
-            # after a cycle's first epoch only the active coordinates move: extrapolate
-            # those (half the working set or less in the tail of a path)
-            cyc = active
-            n_c = cyc.shape[0]
-        for k in range(n_c):
-            hist[n_hist, k] = w[cyc[k]]
-        for i in range(n):
-            rhist[n_hist, i] = r[i]
-        mhist[n_hist, 0] = m_sv[0]
-        mhist[n_hist, 1] = m_sv[1]
-        n_hist += 1
-        if n_hist < K + 1:
-            continue
-        n_hist = 0
+            active = active_buf[:n_act]
+        if K > 0:
+            # one Anderson cycle = K + 1 plain CD epochs, whose iterates contain no jump
+            if n_hist == 0:
+                # after a cycle's first epoch only the active coordinates move: extrapolate
+                # those (half the working set or less in the tail of a path)
+                cyc = active
+                n_c = cyc.shape[0]
+            for k in range(n_c):
+                hist[n_hist, k] = w[cyc[k]]
+            for i in range(n):
+                rhist[n_hist, i] = r[i]
+            mhist[n_hist, 0] = m_sv[0]
+            mhist[n_hist, 1] = m_sv[1]
+            n_hist += 1
+            if n_hist < K + 1:
+                continue
+            n_hist = 0
+        # (K == 0: every epoch is a cycle, no extrapolation)
         n_cycle += 1
         check = n_cycle >= next_check
-        c = _anderson(hist[:, :n_c], K)
-        have_cand = c.shape[0] == K
-        if have_cand:
-            for k in range(n_c):
-                cand[k] = 0.0
-            for kk in range(K):
+        have_cand = False
+        if K > 0:
+            c = _anderson(hist[:, :n_c], K)
+            have_cand = c.shape[0] == K
+            if have_cand:
                 for k in range(n_c):
-                    cand[k] += c[kk] * hist[kk + 1, k]
-            if positive:
-                for k in range(n_c):
-                    if cand[k] < 0.0:
-                        have_cand = False
+                    cand[k] = 0.0
+                for kk in range(K):
+                    for k in range(n_c):
+                        cand[k] += c[kk] * hist[kk + 1, k]
+                if positive:
+                    for k in range(n_c):
+                        if cand[k] < 0.0:
+                            have_cand = False
         accepted = False
         if have_cand:
             # primal Anderson extrapolation, kept when it lowers the objective; its residual
