@@ -112,3 +112,41 @@ def test_sparse_and_dense_designs_reach_the_same_optimum(pen):
     b = CoordinateDescent(tol=1e-12).solve(sparse, pen)
     assert a.converged and b.converged and a.n_iter <= 20
     np.testing.assert_allclose(a.coef, b.coef, atol=1e-7)
+
+
+@pytest.mark.parametrize("fit_intercept", [False, True])
+def test_newton_cg_certificate_skip_rule_is_a_valid_lower_bound(fit_intercept):
+    # NewtonCG skips the duality gap while ||grad||^2 > 2 L tol F(0), with L the trace bound
+    # hessian_bound (p + 1) + max(b) of the reparametrised objective: valid only if
+    # f(x) - f* >= ||grad f(x)||^2 / (2 L) at every x; checked at random points around the
+    # optimum of an uncentred, unscaled multinomial problem
+    from reglab.linear._fit import prepare
+    from reglab.linear.penalties import L2
+    from reglab.linear.solvers import NewtonCG
+    from reglab.linear.solvers.fista import _Reparam
+
+    problem = prepare(X, Y.astype(float), Multinomial(), n_classes=KC, fit_intercept=fit_intercept)[
+        0
+    ]
+    pen = L2(0.05)
+    res = NewtonCG(tol=1e-13).solve(problem, pen)
+    op = _Reparam(problem)
+    _, bq = pen.separable_coefficients(P)
+    bq = (bq / op.s**2)[:, None]
+    L = Multinomial.hessian_bound * (P + float(fit_intercept)) + float(bq.max())
+
+    def f_and_grad(wt, bt):
+        Z = op.matvec(wt) + bt
+        G = Multinomial().raw_gradient(Y.astype(float), Z)
+        f = Multinomial().value(Y.astype(float), Z) + 0.5 * np.sum(bq * wt * wt)
+        g = np.concatenate([(op.rmatvec(G) + bq * wt).ravel(), G.sum(0) if fit_intercept else []])
+        return f, g
+
+    wt0, bt0 = op.from_original(res.coef, res.intercept if fit_intercept else np.zeros(KC))
+    f_star = f_and_grad(wt0, bt0)[0]
+    rng = np.random.default_rng(1)
+    for scale in (1e-3, 1e-1, 1.0, 10.0):
+        wt = wt0 + scale * rng.standard_normal(wt0.shape)
+        bt = bt0 + (scale * rng.standard_normal(KC) if fit_intercept else 0.0)
+        f, g = f_and_grad(wt, bt)
+        assert f - f_star >= g @ g / (2 * L) - 1e-12
