@@ -35,7 +35,14 @@ kth argument), ``np.linalg.solve`` and ``@`` (with their error-message string ha
 array-to-array slice assignment ``a[:] = b`` (its broadcasting checks), 85% of a 106 s cold
 compilation on the loaded 2-core VM.  The kernels on that path therefore write these out as
 loops (:func:`_copy`, :func:`_kth_smallest`, :func:`_anderson`); ``benchmarks/first_call.py``
-measures the effect.
+measures the effect.  What remained was a fixed cost per compiled function (typing, lowering
+through llvmlite, an LLVM module, machine code, a cache file; a caller re-emits its callees'
+code), not LLVM's optimisation level: small helpers are therefore ``inline="always"`` (typed
+inside their caller, no dispatcher of their own) wherever their floating-point flags equal
+the caller's, so that inlining cannot change a result's bits (:func:`_epoch_dense` and
+:func:`_pen_value` stay separate: their flags differ from some caller's), and buffers are
+allocated with one ``np.empty`` signature where possible (each generic ``np.zeros``/``max``/
+``arange`` signature is one more compilation).
 """
 
 from __future__ import annotations
