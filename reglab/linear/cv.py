@@ -369,7 +369,7 @@ _CV_DOC = """
     device : str or torch.device, optional
         Fit every fold x alpha (x l1_ratio) as one batched FISTA solve in torch on this device
         ('cpu', 'cuda'), each certified by its fold's duality gap <= ``tol * F(0)``
-        (:func:`reglab.linear.solvers.torch_path.torch_cv_errors`; ``max_iter`` is then the
+        (``reglab.linear.solvers.torch_path.torch_cv_errors``; ``max_iter`` is then the
         batched solver's cap of 20000 iterations); the final fit runs on the CPU.  None (the
         default) keeps everything on the CPU without importing torch.
 
