@@ -36,9 +36,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from reglab.linear.solvers._cd_kernels import _anderson, _prox1d
-
-_REASSOC = {"reassoc", "contract"}
+from reglab.linear.solvers._cd_kernels import _REASSOC, _anderson, _prox1d
 
 
 @njit(cache=True, fastmath=_REASSOC)

@@ -567,13 +567,11 @@ class CoordinateDescent(Solver):
                 moved = np.flatnonzero(shift)
                 if moved.size:
                     W = W - shift[:, None]
-                    # only the shifted columns: X[:, moved] @ shift[moved]
-                    xs = np.zeros(p)
-                    xs[moved] = shift[moved]
                     if moved.size < p // 4 and not problem.is_sparse:
+                        # only the shifted columns: X[:, moved] @ shift[moved]
                         Z = Z - (Xd[:, moved] @ shift[moved])[:, None]
                     else:
-                        Z = Z - np.asarray(problem.matvec(xs))[:, None]
+                        Z = Z - np.asarray(problem.matvec(shift))[:, None]
             inner_tol = max(inner_tol * 0.1, 1e-13)
             size = self._next_size(size, ws, _row_max_abs(W), p, gap, prev_gap)
             prev_gap = gap
