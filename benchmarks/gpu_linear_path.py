@@ -79,6 +79,14 @@ def _limit(n, p, item, n_cols, n_iter, check_every, bw):
     return n * p * item * passes / bw, 2.0 * n * p * n_cols * passes / _PEAK
 
 
+def _sparse_regression(rng, n, p, k):
+    """Gaussian design, ``k`` non-zero Gaussian coefficients, noise sd 0.5."""
+    X = rng.standard_normal((n, p))
+    w = np.zeros(p)
+    w[:k] = rng.standard_normal(k)
+    return X, X @ w + 0.5 * rng.standard_normal(n)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -124,10 +132,7 @@ def main():
 
     if "path" in rows:
         n, p = (1000, 5000) if args.quick else (4000, 20000)
-        X = rng.standard_normal((n, p))
-        w = np.zeros(p)
-        w[:50] = rng.standard_normal(50)
-        y = X @ w + 0.5 * rng.standard_normal(n)
+        X, y = _sparse_regression(rng, n, p, 50)
         kw = dict(n_alphas=50, eps=1e-2, tol=1e-4)
         t_dev, res = _timed(
             torch, device, lambda: rl.lasso_path(X, y, device=device, **kw), args.repeat
@@ -173,10 +178,7 @@ def main():
 
     if "cv" in rows:
         n, p = (400, 1000) if args.quick else (2000, 5000)
-        X = rng.standard_normal((n, p))
-        w = np.zeros(p)
-        w[:20] = rng.standard_normal(20)
-        y = X @ w + 0.5 * rng.standard_normal(n)
+        X, y = _sparse_regression(rng, n, p, 20)
         kw = dict(cv=5, alphas=100, eps=1e-3, tol=1e-4)
         t_dev, est = _timed(
             torch, device, lambda: rl.LassoCV(device=device, **kw).fit(X, y), args.repeat
