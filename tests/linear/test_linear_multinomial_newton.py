@@ -150,3 +150,48 @@ def test_newton_cg_certificate_skip_rule_is_a_valid_lower_bound(fit_intercept):
         bt = bt0 + (scale * rng.standard_normal(KC) if fit_intercept else 0.0)
         f, g = f_and_grad(wt, bt)
         assert f - f_star >= g @ g / (2 * L) - 1e-12
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("datafit_name", ["quadratic", "multinomial"])
+@pytest.mark.parametrize("fit_intercept", [False, True])
+def test_reparam_diag_hessian_is_the_diagonal_of_the_weighted_gram(
+    sparse, datafit_name, fit_intercept
+):
+    # Newton-CG's Jacobi preconditioner: diag(X~^T diag(D) X~) of the centred, scaled operator,
+    # for every problem layout (explicit columns, sparse implicit centring, explicit intercept)
+    from reglab.linear._fit import prepare
+    from reglab.linear.datafits import Quadratic
+    from reglab.linear.solvers.fista import _Reparam
+
+    Xd = np.where(np.abs(X - 3.0) > 0.5, X, 0.0)
+    Xs = sp.csc_matrix(Xd) if sparse else Xd
+    if datafit_name == "quadratic":
+        problem = prepare(Xs, RNG.standard_normal(N), Quadratic(), fit_intercept=fit_intercept)[0]
+    else:
+        problem = prepare(
+            Xs, Y.astype(float), Multinomial(), n_classes=KC, fit_intercept=fit_intercept
+        )[0]
+    op = _Reparam(problem)
+    Xt = np.column_stack([op.matvec(e) for e in np.eye(P)])  # the operator's columns
+    D = RNG.uniform(0.1, 1.0, (N, 3))
+    np.testing.assert_allclose(op.diag_hessian(D), (Xt * Xt).T @ D, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(op.diag_hessian(D[:, 0]), (Xt * Xt).T @ D[:, 0], rtol=1e-10)
+
+
+def test_newton_cg_solves_a_sparse_ridge_with_implicit_centring():
+    # sparse least squares with an intercept centres implicitly (problem.mu): Newton-CG's
+    # preconditioner must handle it and reach the coordinate-descent optimum
+    from reglab.linear._fit import prepare
+    from reglab.linear.datafits import Quadratic
+    from reglab.linear.penalties import L2
+    from reglab.linear.solvers import NewtonCG
+
+    Xs = sp.random(100, 20, density=0.3, format="csc", random_state=0)
+    y = RNG.standard_normal(100)
+    problem = prepare(Xs, y, Quadratic(), fit_intercept=True)[0]
+    assert problem.mu is not None
+    res = NewtonCG(tol=1e-12).solve(problem, L2(0.1))
+    ref = CoordinateDescent(tol=1e-14).solve(problem, L2(0.1))
+    assert res.converged
+    np.testing.assert_allclose(res.coef, ref.coef, atol=1e-6)

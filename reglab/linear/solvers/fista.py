@@ -72,13 +72,16 @@ class _Reparam:
         """
         if self.dense is not None:
             return (self.dense * self.dense).T @ D
-        X = self.problem.X
+        problem = self.problem
+        X = problem.X
         sq = X.multiply(X) if sp.issparse(X) else X * X
-        if self.problem.mu is not None:  # implicit centring: x_j - mu_j v
-            raise NotImplementedError("diag_hessian needs an explicit design")
         out = np.asarray(sq.T @ D)
-        if self.center:
-            xd = np.asarray(X.T @ D)
+        if problem.mu is not None:  # implicit centring: columns x_j - mu_j v
+            mu = problem.mu if D.ndim == 1 else problem.mu[:, None]
+            v = problem.v if D.ndim == 1 else problem.v[:, None]
+            out = out - 2 * mu * np.asarray(X.T @ (v * D)) + mu**2 * (v * v * D).sum(axis=0)
+        if self.center:  # sum_i D_i (x_ij - m_j)^2 for the problem's columns x_j
+            xd = np.asarray(problem.rmatvec(D))
             m = self.m if D.ndim == 1 else self.m[:, None]
             out = out - 2 * m * xd + m**2 * D.sum(axis=0)
         s2 = self.s**2
